@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKPOINT := build/phrasebook-t5
+# Ray 2.60 requires token auth on the dashboard that `serve status/deploy` talk to.
+export RAY_AUTH_MODE ?= token
+
+.PHONY: run test test-unit test-integration lint checkpoint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# CPU torch first, from local disk; the project's torch>=2.4 range then pulls nothing more.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(CHECKPOINT)/model.safetensors: $(BIN)/.installed checkpoints/phrasebook.tsv checkpoints/build_phrasebook.py
+	$(BIN)/python -m checkpoints.build_phrasebook $(CHECKPOINT)
+
+checkpoint: $(CHECKPOINT)/model.safetensors
+
+run: checkpoint
+	$(BIN)/serve run configs/local.yaml
+
+test: checkpoint
+	$(BIN)/pytest
+
+test-unit: $(BIN)/.installed
+	$(BIN)/pytest -m "not integration and not slow"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf build
