@@ -1,0 +1,39 @@
+"""The postprocessing deployment: tidy and typeset each translation, restore the layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+
+from deployments.errors import TranslationServiceError
+from deployments.messages import FinalOutcome, TextItem, TranslatorOutcome
+from deployments.segmentation import reassemble
+from deployments.settings import PostprocessorSettings
+from deployments.text_rules import postprocess_segment
+
+
+@serve.deployment
+class Postprocessor:
+    def __init__(self) -> None:
+        self._settings = PostprocessorSettings()
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        self._settings = PostprocessorSettings.model_validate(user_config)
+
+    def ping(self) -> bool:
+        return True
+
+    def process_batch(
+        self, items: list[TextItem], outcomes: list[TranslatorOutcome]
+    ) -> list[FinalOutcome]:
+        return [self._finish(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
+
+    def _finish(self, item: TextItem, outcome: TranslatorOutcome) -> FinalOutcome:
+        if isinstance(outcome, TranslationServiceError):
+            return outcome
+        segments = [
+            postprocess_segment(s, item.target, typography=self._settings.french_typography)
+            for s in outcome.segments
+        ]
+        return reassemble(outcome.gaps, segments)

@@ -1,0 +1,73 @@
+"""The wire types: what HTTP clients and handle callers send and get back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+
+class TranslateRequest(BaseModel):
+    """``{"text": "Hello world!"}`` or ``{"text": ["a", "b"], "target": "fr"}``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "Hello world!"}, {"text": ["Hi.", "Bye."]}]},
+    )
+
+    text: str | list[str] = Field(
+        description="One English text, or a list of them translated in order."
+    )
+    target: StrictStr = Field(
+        default="fr", description="Target language code; GET /health lists the supported ones."
+    )
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _string_or_list_of_strings(cls, value: Any) -> Any:
+        # One clear sentence instead of pydantic's one-error-per-union-branch.
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list):
+            raise ValueError(f"must be a string or a list of strings, got {_json_type(value)}")
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ValueError(f"item {index} must be a string, got {_json_type(item)}")
+        return value
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.text] if isinstance(self.text, str) else list(self.text)
+
+
+class TranslateResponse(BaseModel):
+    translation: str | list[str] = Field(
+        description="A string for a string, a list in the same order for a list."
+    )
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class HealthResponse(BaseModel):
+    status: str
+    model: str | None = None
+    targets: list[str] = []
+    detail: str | None = None
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "boolean", int: "number", float: "number", dict: "object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries documenting the error body for each status."""
+    return {status: {"model": ErrorResponse} for status in statuses}

@@ -1,0 +1,89 @@
+"""Load a Hugging Face seq2seq checkpoint and translate batches with it.
+
+The one module that imports torch and transformers, so that everything else tests without them.
+A checkpoint is a hub id (``t5-small``) or a local folder; both go through the same
+``AutoTokenizer`` + ``AutoModelForSeq2SeqLM`` path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+from deployments.targets import TargetDecoding, targets_from_task_params
+
+logger = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def resolve_device(device: str, gpus_assigned: bool) -> str:
+    """``auto`` means CUDA only when this process was given a GPU.
+
+    A replica with ``num_gpus: 0`` on a GPU host still sees the card; using it there would
+    take memory Ray promised to another replica.
+    """
+    if device != "auto":
+        return device
+    return "cuda" if gpus_assigned and torch.cuda.is_available() else "cpu"
+
+
+class Seq2SeqTranslator:
+    """A loaded checkpoint: a list of texts in, a list of translations out."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "cpu",
+        dtype: str = "float32",
+        decoding_overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.model_name = model
+        self.device = torch.device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=DTYPES[dtype])
+        self.model.to(self.device).eval()
+        self.dtype = dtype
+        self.targets: dict[str, TargetDecoding] = {}
+        self.set_decoding(decoding_overrides)
+        if not self.targets:
+            raise ValueError(
+                f"checkpoint {model!r} declares no translation_en_to_* entry in "
+                "task_specific_params, so it has no target language to offer"
+            )
+
+    def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
+        """Apply the config's decoding settings on top of the checkpoint's; no reload needed."""
+        self.targets = targets_from_task_params(self.model.config.task_specific_params, overrides)
+
+    @property
+    def max_input_tokens(self) -> int | None:
+        """The longest input the model reads (512 for t5-small); None where it has no bound."""
+        limit = getattr(self.model.config, "n_positions", None)
+        return int(limit) if limit else None
+
+    def count_tokens(self, texts: Sequence[str], target: str) -> list[int]:
+        """Input length in tokens of each text as the model will see it, prefix included."""
+        prefix = self.targets[target].prefix
+        encoded = self.tokenizer([prefix + text for text in texts])["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    @torch.inference_mode()
+    def translate(self, texts: Sequence[str], target: str) -> list[str]:
+        """Translate ``texts`` with one ``generate`` call, as the old pipeline did one text."""
+        if not texts:
+            return []
+        decoding = self.targets[target]
+        encoded = self.tokenizer(
+            [decoding.prefix + text for text in texts], return_tensors="pt", padding=True
+        ).to(self.device)
+        output_ids = self.model.generate(**encoded, **decoding.generate_kwargs)
+        # The pipeline decoded with clean_up_tokenization_spaces=False; so do we.
+        return self.tokenizer.batch_decode(
+            output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )

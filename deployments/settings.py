@@ -1,0 +1,75 @@
+"""Each deployment's ``user_config``, validated; a bad value refuses the deploy, loudly.
+
+Serve hands ``user_config`` to ``reconfigure`` at start and again on every ``serve deploy`` that
+changes it, so everything here applies without a restart (a new ``model`` reloads it in place).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RequestLimits(_Settings):
+    max_chars_per_text: PositiveInt = 5_000
+    max_texts_per_request: PositiveInt = 64
+
+
+class IngressSettings(_Settings):
+    """Validation limits and the ``@serve.batch`` knobs of the ingress."""
+
+    limits: RequestLimits = RequestLimits()
+    max_batch_size: PositiveInt = 32
+    batch_wait_timeout_s: float = Field(0.01, ge=0, le=5)
+    # How long /health waits for the Translator and postprocessor before saying 503.
+    health_timeout_s: float = Field(2.0, gt=0, le=60)
+
+
+class DecodingSettings(_Settings):
+    """``generate`` settings that override the checkpoint's ``task_specific_params``.
+
+    Unset fields keep the checkpoint's value (t5-small: 4 beams, max_length 300, early stopping).
+    """
+
+    num_beams: PositiveInt | None = None
+    max_length: PositiveInt | None = None
+    min_length: int | None = Field(None, ge=0)
+    max_new_tokens: PositiveInt | None = None
+    early_stopping: bool | None = None
+    length_penalty: float | None = None
+    no_repeat_ngram_size: int | None = Field(None, ge=0)
+    repetition_penalty: float | None = Field(None, gt=0)
+
+    def overrides(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+class TranslatorSettings(_Settings):
+    """Which checkpoint, where it runs, and how it decodes."""
+
+    model: str = Field("t5-small", min_length=1, description="Hub id or local folder.")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    # Serve sets OMP_NUM_THREADS to floor(num_cpus), so a 0.5-CPU replica would run torch on
+    # one thread; None keeps torch's own choice.
+    torch_threads: PositiveInt | None = None
+    decoding: DecodingSettings = DecodingSettings()
+
+    @model_validator(mode="after")
+    def _half_precision_needs_cuda(self) -> TranslatorSettings:
+        if self.dtype == "float16" and self.device == "cpu":
+            raise ValueError("dtype float16 needs device cuda (or auto on a GPU replica)")
+        return self
+
+    def load_key(self) -> tuple:
+        """The settings that need the model reloaded when they change."""
+        return (self.model, self.device, self.dtype)
+
+
+class PostprocessorSettings(_Settings):
+    french_typography: bool = True
