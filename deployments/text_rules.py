@@ -13,7 +13,7 @@ import re
 NARROW_NBSP = "\u202f"
 
 _SPACE_RUN = re.compile(r"[ \t\u00a0\u202f]+")
-_SPACE_BEFORE_CLOSING = re.compile(r" +([,.)\]}…])")
+_SPACE_BEFORE_CLOSING = re.compile(r" +([,.)\]}…!?;:])(?=\s|$|[,.)\]}…!?;:\"»])")
 _SPACE_AFTER_OPENING = re.compile(r"([(\[{]) +")
 _SPACE_AFTER_ELISION = re.compile(r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu)' +(?=\w)", re.IGNORECASE)
 # ; : ! ? after a word or closing quote, followed by a space, the end, or more punctuation.

@@ -4,6 +4,9 @@
 ``serve run configs/local.yaml`` runs it as configured. Sizing lives in configs/*.yaml.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from ray.serve import Application
 
 from deployments.ingress import TranslationIngress
@@ -14,14 +17,23 @@ from deployments.translator import Translator
 APP_NAME = "translation"
 
 
-def build_app() -> Application:
-    # Every deployment gets its user_config here, so reconfigure() always runs: without a
-    # config file the defaults apply, with one the file's values replace them.
-    translator = Translator.options(user_config=TranslatorSettings().model_dump()).bind()
-    postprocessor = Postprocessor.options(user_config=PostprocessorSettings().model_dump()).bind()
-    return TranslationIngress.options(user_config=IngressSettings().model_dump()).bind(
-        translator, postprocessor
-    )
+def build_app(options: Mapping[str, Mapping[str, Any]] | None = None) -> Application:
+    """The graph, each deployment optionally with ``.options()`` keyed by its name.
+
+    ``options`` takes a config file's ``deployments`` entries (see tests/integration), so the
+    code defaults apply only where no config speaks. Every deployment gets a ``user_config``
+    so that ``reconfigure`` always runs.
+    """
+    options = options or {}
+
+    def configured(deployment, settings) -> Any:
+        return deployment.options(
+            **{"user_config": settings.model_dump(), **options.get(deployment.name, {})}
+        )
+
+    translator = configured(Translator, TranslatorSettings()).bind()
+    postprocessor = configured(Postprocessor, PostprocessorSettings()).bind()
+    return configured(TranslationIngress, IngressSettings()).bind(translator, postprocessor)
 
 
 app = build_app()

@@ -1,0 +1,84 @@
+"""Every shipped config is a valid Serve config, sizes each deployment, and builds our graph."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from ray.serve.schema import ServeDeploySchema
+
+from deployments.settings import IngressSettings, PostprocessorSettings, TranslatorSettings
+from tests.paths import CONFIGS, ROOT
+
+CONFIG_FILES = sorted(CONFIGS.glob("*.yaml"))
+SETTINGS = {
+    "TranslationIngress": IngressSettings,
+    "Translator": TranslatorSettings,
+    "Postprocessor": PostprocessorSettings,
+}
+
+
+def load(path):
+    return yaml.safe_load(path.read_text())
+
+
+def deployments_of(config):
+    (application,) = config["applications"]
+    return {d["name"]: d for d in application["deployments"]}
+
+
+def test_the_three_configs_ship():
+    assert {p.name for p in CONFIG_FILES} >= {"local.yaml", "cpu.yaml", "gpu.yaml"}
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_config_validates_against_serves_schema(path):
+    ServeDeploySchema.model_validate(load(path))
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_each_deployment_is_sized_on_its_own(path):
+    config = load(path)
+    assert config["applications"][0]["name"] == "translation"
+    assert config["applications"][0]["import_path"] == "graph.app:app"
+    deployments = deployments_of(config)
+    assert set(deployments) == set(SETTINGS)
+    for name, deployment in deployments.items():
+        # ray_actor_options in a file replaces the code's dict whole: omitting num_cpus means 1.
+        assert {"num_cpus", "num_gpus"} <= set(deployment["ray_actor_options"]), name
+        assert "max_ongoing_requests" in deployment, name
+        assert "num_replicas" in deployment or "autoscaling_config" in deployment, name
+        SETTINGS[name].model_validate(deployment["user_config"])
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_the_ingress_can_hold_a_whole_batch(path):
+    # Serve's default max_ongoing_requests of 5 would silently cap every batch at 5.
+    ingress = deployments_of(load(path))["TranslationIngress"]
+    assert ingress["max_ongoing_requests"] >= ingress["user_config"]["max_batch_size"]
+
+
+def test_the_gpu_config_puts_only_the_translator_on_the_gpu():
+    deployments = deployments_of(load(CONFIGS / "gpu.yaml"))
+    assert deployments["Translator"]["ray_actor_options"]["num_gpus"] == 1
+    assert deployments["Translator"]["user_config"]["dtype"] == "float16"
+    assert deployments["TranslationIngress"]["ray_actor_options"]["num_gpus"] == 0
+    assert deployments["Postprocessor"]["ray_actor_options"]["num_gpus"] == 0
+
+
+def test_serve_build_gives_the_configs_structure(tmp_path):
+    built = tmp_path / "built.yaml"
+    subprocess.run(
+        [sys.executable, "-m", "ray.serve.scripts", "build", "graph.app:app", "-o", str(built)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    config = load(built)
+    ServeDeploySchema.model_validate(config)
+    (application,) = config["applications"]
+    assert application["import_path"] == "graph.app:app"
+    for shipped in CONFIG_FILES:
+        assert set(deployments_of(config)) == set(deployments_of(load(shipped))), shipped.name
+    for name, deployment in deployments_of(config).items():
+        SETTINGS[name].model_validate(deployment["user_config"])

@@ -1,0 +1,66 @@
+"""The model path on the real phrasebook checkpoint, without Ray."""
+
+import pytest
+
+from checkpoints.phrasebook import load_phrasebook
+from deployments.seq2seq import Seq2SeqTranslator, resolve_device
+
+PHRASES = load_phrasebook()
+# Not in the phrasebook, of very different lengths: the model answers them with nonsense, which
+# must still not depend on what else shares the batch.
+STRANGERS = [
+    "Ok.",
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "Where is the nearest pharmacy, and does it open on Sunday mornings?",
+    "Two.",
+]
+
+
+@pytest.fixture(scope="module")
+def translator(phrasebook_checkpoint):
+    return Seq2SeqTranslator(str(phrasebook_checkpoint), device="cpu")
+
+
+def test_the_checkpoint_declares_its_targets_like_t5_small(translator):
+    assert sorted(translator.targets) == ["de", "fr"]
+    assert translator.targets["fr"].prefix == "translate English to French: "
+    assert translator.max_input_tokens == 512
+
+
+@pytest.mark.parametrize("target", ["fr", "de"])
+def test_every_phrase_is_reproduced_exactly(translator, target):
+    phrases = [p for p in PHRASES if p.target == target]
+    assert translator.translate([p.english for p in phrases], target) == [
+        p.translation for p in phrases
+    ]
+
+
+def test_alone_or_batched_gives_the_same_output(translator):
+    texts = [p.english for p in PHRASES[:20]] + STRANGERS
+    batched = translator.translate(texts, "fr")
+    alone = [translator.translate([text], "fr")[0] for text in texts]
+    assert batched == alone
+
+
+def test_decoding_overrides_apply_without_a_reload(translator):
+    model = translator.model
+    translator.set_decoding({"max_length": 3})
+    try:
+        assert translator.targets["fr"].generate_kwargs["max_length"] == 3
+        short = translator.translate(["Hello world!"], "fr")[0]
+        assert short != "Bonjour le monde!"
+        assert translator.model is model
+    finally:
+        translator.set_decoding(None)
+    assert translator.translate(["Hello world!"], "fr") == ["Bonjour le monde!"]
+
+
+def test_token_counts_include_the_prefix(translator):
+    (prefix_only,) = translator.count_tokens([""], "fr")
+    (with_text,) = translator.count_tokens(["Hello world!"], "fr")
+    assert with_text > prefix_only > 1
+
+
+def test_auto_device_uses_cuda_only_with_an_assigned_gpu():
+    assert resolve_device("auto", gpus_assigned=False) == "cpu"
+    assert resolve_device("cpu", gpus_assigned=True) == "cpu"

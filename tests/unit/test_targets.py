@@ -1,0 +1,60 @@
+from deployments.targets import targets_from_task_params
+
+# t5-small's own task_specific_params (shared/reference/t5-small-config.json), copied so this
+# test runs where ../shared is absent.
+T5_SMALL_TASK_PARAMS = {
+    "summarization": {
+        "early_stopping": True,
+        "length_penalty": 2.0,
+        "max_length": 200,
+        "min_length": 30,
+        "no_repeat_ngram_size": 3,
+        "num_beams": 4,
+    },
+    "translation_en_to_de": {
+        "early_stopping": True,
+        "max_length": 300,
+        "num_beams": 4,
+        "prefix": "translate English to German: ",
+    },
+    "translation_en_to_fr": {
+        "early_stopping": True,
+        "max_length": 300,
+        "num_beams": 4,
+        "prefix": "translate English to French: ",
+    },
+    "translation_en_to_ro": {
+        "early_stopping": True,
+        "max_length": 300,
+        "num_beams": 4,
+        "prefix": "translate English to Romanian: ",
+    },
+}
+
+
+def test_t5_small_offers_french_german_and_romanian():
+    targets = targets_from_task_params(T5_SMALL_TASK_PARAMS)
+    assert list(targets) == ["de", "fr", "ro"]
+
+
+def test_prefix_and_decoding_are_the_pipelines():
+    french = targets_from_task_params(T5_SMALL_TASK_PARAMS)["fr"]
+    assert french.prefix == "translate English to French: "
+    assert dict(french.generate_kwargs) == {
+        "early_stopping": True,
+        "max_length": 300,
+        "num_beams": 4,
+    }
+
+
+def test_overrides_replace_the_checkpoints_values_for_every_target():
+    targets = targets_from_task_params(T5_SMALL_TASK_PARAMS, {"num_beams": 1, "max_length": 50})
+    for target in targets.values():
+        assert target.generate_kwargs["num_beams"] == 1
+        assert target.generate_kwargs["max_length"] == 50
+        assert target.generate_kwargs["early_stopping"] is True
+
+
+def test_a_checkpoint_without_translation_tasks_has_no_targets():
+    assert targets_from_task_params(None) == {}
+    assert targets_from_task_params({"summarization": {"num_beams": 4}}) == {}
