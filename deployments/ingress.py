@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from deployments.errors import TranslationServiceError
+from deployments.errors import ServiceNotReady, TranslationServiceError
 from deployments.messages import FinalOutcome, TextItem
 from deployments.schemas import (
     HealthResponse,
@@ -47,7 +47,8 @@ async def _schema_error(request: Request, error: RequestValidationError) -> JSON
     return JSONResponse(body, status_code=422)
 
 
-@serve.deployment
+# max_ongoing_requests >= max_batch_size, or Serve's default of 5 caps every batch at 5.
+@serve.deployment(ray_actor_options={"num_cpus": 0.25, "num_gpus": 0}, max_ongoing_requests=64)
 @serve.ingress(api)
 class TranslationIngress:
     def __init__(self, translator: DeploymentHandle, postprocessor: DeploymentHandle) -> None:
@@ -100,6 +101,25 @@ class TranslationIngress:
             return JSONResponse(body.model_dump(), status_code=503)
         body = HealthResponse(status="ok", model=model["model"], targets=list(model["targets"]))
         return JSONResponse(body.model_dump())
+
+    @api.get("/info", responses=error_responses(503))
+    async def info(self) -> dict[str, Any]:
+        """The model, its targets and decoding, and the limits and batching now in effect."""
+        try:
+            model = await asyncio.wait_for(
+                self._translator.describe.remote(), self._settings.health_timeout_s
+            )
+        except Exception as error:
+            detail = f"the Translator is not answering: {type(error).__name__}"
+            raise ServiceNotReady(detail) from None
+        return {
+            **model,
+            "limits": self._settings.limits.model_dump(),
+            "batching": {
+                "max_batch_size": self._settings.max_batch_size,
+                "batch_wait_timeout_s": self._settings.batch_wait_timeout_s,
+            },
+        }
 
     async def _translate(self, request: TranslateRequest) -> str | list[str]:
         outcomes = await asyncio.gather(

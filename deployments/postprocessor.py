@@ -13,7 +13,7 @@ from deployments.settings import PostprocessorSettings
 from deployments.text_rules import postprocess_segment
 
 
-@serve.deployment
+@serve.deployment(ray_actor_options={"num_cpus": 0.25, "num_gpus": 0}, max_ongoing_requests=16)
 class Postprocessor:
     def __init__(self) -> None:
         self._settings = PostprocessorSettings()

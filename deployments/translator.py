@@ -21,7 +21,8 @@ logger = logging.getLogger("ray.serve")
 WARM_UP_TEXT = "Hello world!"
 
 
-@serve.deployment
+# Safe defaults for a 2-core machine; configs/*.yaml size it for real.
+@serve.deployment(ray_actor_options={"num_cpus": 1, "num_gpus": 0}, max_ongoing_requests=2)
 class Translator:
     """A list of texts in, a list of outcomes out; the checkpoint and decoding from user_config."""
 

@@ -4,9 +4,7 @@
 ``serve run configs/local.yaml`` runs it as configured. Sizing lives in configs/*.yaml.
 """
 
-from collections.abc import Mapping
-from typing import Any
-
+from pydantic import BaseModel
 from ray.serve import Application
 
 from deployments.ingress import TranslationIngress
@@ -17,23 +15,18 @@ from deployments.translator import Translator
 APP_NAME = "translation"
 
 
-def build_app(options: Mapping[str, Mapping[str, Any]] | None = None) -> Application:
-    """The graph, each deployment optionally with ``.options()`` keyed by its name.
+def build_app() -> Application:
+    # Every deployment gets a user_config, so reconfigure() always runs: without a config file
+    # the defaults apply, with one the file's values replace them.
+    translator = Translator.options(user_config=_defaults(TranslatorSettings)).bind()
+    postprocessor = Postprocessor.options(user_config=_defaults(PostprocessorSettings)).bind()
+    return TranslationIngress.options(user_config=_defaults(IngressSettings)).bind(
+        translator, postprocessor
+    )
 
-    ``options`` takes a config file's ``deployments`` entries (see tests/integration), so the
-    code defaults apply only where no config speaks. Every deployment gets a ``user_config``
-    so that ``reconfigure`` always runs.
-    """
-    options = options or {}
 
-    def configured(deployment, settings) -> Any:
-        return deployment.options(
-            **{"user_config": settings.model_dump(), **options.get(deployment.name, {})}
-        )
-
-    translator = configured(Translator, TranslatorSettings()).bind()
-    postprocessor = configured(Postprocessor, PostprocessorSettings()).bind()
-    return configured(TranslationIngress, IngressSettings()).bind(translator, postprocessor)
+def _defaults(settings: type[BaseModel]) -> dict:
+    return settings().model_dump(exclude_none=True)
 
 
 app = build_app()

@@ -1,25 +1,24 @@
 """/health says 503 while the graph cannot translate, and 200 once it can."""
 
+import copy
 import time
 
 import pytest
-from ray import serve
-from ray.serve.api import RunTarget
 
-from graph.app import build_app
-from tests.integration.conftest import local_config_options
+from tests.integration.conftest import deploy, deployment_of
 
 pytestmark = pytest.mark.integration
 
 
-def test_health_is_503_while_the_translator_is_not_up(graph, http, base_url, phrasebook_checkpoint):
-    options = local_config_options(phrasebook_checkpoint)
+def test_health_is_503_while_the_translator_is_not_up(graph, graph_config, http, base_url):
+    unready = copy.deepcopy(graph_config["applications"][0])
+    unready.update(name="unready", route_prefix="/unready")
+    with_unready = copy.deepcopy(graph_config)
+    with_unready["applications"].append(unready)
     # More CPUs than the cluster has: the Translator stays pending, like a model still loading.
-    options["Translator"]["ray_actor_options"] = {"num_cpus": 64, "num_gpus": 0}
-    serve.run_many(
-        [RunTarget(build_app(options), name="unready", route_prefix="/unready")],
-        wait_for_applications_running=False,
-    )
+    translator = deployment_of(with_unready, "Translator", app="unready")
+    translator["ray_actor_options"] = {"num_cpus": 64, "num_gpus": 0}
+    deploy(with_unready)  # waits for the healthy app only
     try:
         deadline = time.monotonic() + 60
         response = http.get(f"{base_url}/unready/health")
@@ -28,7 +27,10 @@ def test_health_is_503_while_the_translator_is_not_up(graph, http, base_url, phr
             response = http.get(f"{base_url}/unready/health")
         assert response.status_code == 503, response.text
         assert response.json()["status"] == "unavailable"
+        info = http.get(f"{base_url}/unready/info")
+        assert info.status_code == 503
+        assert info.json()["error"]["code"] == "not_ready"
         # The healthy app beside it is unaffected.
         assert http.get(f"{base_url}/health").status_code == 200
     finally:
-        serve.delete("unready")
+        deploy(graph_config)

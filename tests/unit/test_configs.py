@@ -82,3 +82,7 @@ def test_serve_build_gives_the_configs_structure(tmp_path):
         assert set(deployments_of(config)) == set(deployments_of(load(shipped))), shipped.name
     for name, deployment in deployments_of(config).items():
         SETTINGS[name].model_validate(deployment["user_config"])
+        # The code's defaults must schedule on a 2-core machine: together under 2 CPUs.
+        assert {"num_cpus", "num_gpus"} <= set(deployment["ray_actor_options"]), name
+    total_cpus = sum(d["ray_actor_options"]["num_cpus"] for d in deployments_of(config).values())
+    assert total_cpus < 2

@@ -1,0 +1,41 @@
+"""A deploy that changes only user_config updates the running replicas in place."""
+
+import copy
+
+import pytest
+import ray
+
+from graph.app import APP_NAME
+from tests.integration.conftest import deploy, deployment_of
+
+pytestmark = pytest.mark.integration
+
+
+def live_replicas() -> set[str]:
+    """Serve names each replica actor after its unique id; a restart means a new name."""
+    return {
+        actor["name"]
+        for actor in ray.util.list_named_actors(all_namespaces=True)
+        if actor["name"].startswith("SERVE_REPLICA::") and f"{APP_NAME}#" in actor["name"]
+    }
+
+
+def test_batching_and_decoding_change_without_a_restart(graph, graph_config, http, base_url):
+    before = live_replicas()
+    assert len(before) == 3
+    changed = copy.deepcopy(graph_config)
+    ingress = deployment_of(changed, "TranslationIngress")["user_config"]
+    ingress.update(max_batch_size=8, batch_wait_timeout_s=0.002)
+    deployment_of(changed, "Translator")["user_config"]["decoding"] = {"max_length": 40}
+    try:
+        deploy(changed)
+        info = http.get(f"{base_url}/info").json()
+        assert info["batching"] == {"max_batch_size": 8, "batch_wait_timeout_s": 0.002}
+        assert info["targets"]["fr"]["max_length"] == 40
+        assert live_replicas() == before
+        answer = http.post(f"{base_url}/translate", json={"text": "Yes."}).json()
+        assert answer == {"translation": "Oui."}
+    finally:
+        deploy(graph_config)
+    assert http.get(f"{base_url}/info").json()["batching"]["max_batch_size"] == 32
+    assert live_replicas() == before
