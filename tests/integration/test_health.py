@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import deploy, deployment_of
+from graph.deploy import deploy, deployment_of
 
 pytestmark = pytest.mark.integration
 

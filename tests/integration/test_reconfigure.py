@@ -6,7 +6,7 @@ import pytest
 import ray
 
 from graph.app import APP_NAME
-from tests.integration.conftest import deploy, deployment_of
+from graph.deploy import deploy, deployment_of
 
 pytestmark = pytest.mark.integration
 

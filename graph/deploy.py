@@ -1,0 +1,53 @@
+"""Apply a shipped config to a running Serve instance, the way `serve deploy` does.
+
+For tests and benchmarks, which run configs/*.yaml in-process with a few values changed (the
+checkpoint path, the port). The config goes to the Serve controller declaratively, so a later
+deploy that changes only user_config updates the replicas in place, as in production.
+"""
+
+import copy
+import time
+from pathlib import Path
+
+import yaml
+from ray import serve
+from ray.serve.context import _get_global_client
+from ray.serve.schema import ApplicationStatus, ServeDeploySchema
+
+from graph.app import APP_NAME
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def load_config(name: str, *, model: str | None = None, port: int | None = None) -> dict:
+    """``configs/<name>.yaml`` as a dict, optionally with another checkpoint and port."""
+    config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    if port is not None:
+        config["http_options"]["port"] = port
+    if model is not None:
+        deployment_of(config, "Translator")["user_config"]["model"] = model
+    return config
+
+
+def deployment_of(config: dict, name: str, app: str = APP_NAME) -> dict:
+    (application,) = [a for a in config["applications"] if a["name"] == app]
+    (deployment,) = [d for d in application["deployments"] if d["name"] == name]
+    return deployment
+
+
+def deploy(config: dict, wait_for: tuple[str, ...] = (APP_NAME,), timeout_s: float = 180) -> None:
+    """Apply a whole Serve config and wait until the ``wait_for`` applications are RUNNING.
+
+    Serve must already be started in this process (``serve.start``).
+    """
+    _get_global_client().deploy_apps(ServeDeploySchema.model_validate(copy.deepcopy(config)))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        applications = serve.status().applications
+        if all(
+            name in applications and applications[name].status == ApplicationStatus.RUNNING
+            for name in wait_for
+        ):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"{wait_for} not RUNNING after {timeout_s} s: {serve.status()}")
