@@ -94,7 +94,8 @@ class TranslationIngress:
                 timeout,
             )
         except Exception as error:  # a timeout or a dead replica: not ready either way
-            detail = "timed out" if isinstance(error, TimeoutError) else type(error).__name__
+            timed_out = isinstance(error, asyncio.TimeoutError)
+            detail = "timed out" if timed_out else type(error).__name__
             body = HealthResponse(
                 status="unavailable", detail=f"translator/postprocessor: {detail}"
             )
@@ -132,7 +133,9 @@ class TranslationIngress:
                 raise outcome
         return outcomes[0] if isinstance(request.text, str) else list(outcomes)
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01)
+    # Several batches in flight, so that they queue (and merge) at the Translator, which runs
+    # one model call at a time; max_concurrent_batches cannot change at run time.
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0, max_concurrent_batches=64)
     async def _translate_batch(self, items: list[TextItem]) -> list[FinalOutcome]:
         translated = self._translator.translate_batch.remote(items)
         return await self._postprocessor.process_batch.remote(items, translated)

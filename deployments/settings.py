@@ -21,11 +21,16 @@ class RequestLimits(_Settings):
 
 
 class IngressSettings(_Settings):
-    """Validation limits and the ``@serve.batch`` knobs of the ingress."""
+    """Validation limits and the ``@serve.batch`` knobs of the ingress.
+
+    The ingress's batch only gathers the texts that arrive together; the Translator merges
+    the batches queued behind a busy model (TranslatorBatching). So the default wait is 0: a
+    lone request never waits for company here.
+    """
 
     limits: RequestLimits = RequestLimits()
     max_batch_size: PositiveInt = 32
-    batch_wait_timeout_s: float = Field(0.01, ge=0, le=5)
+    batch_wait_timeout_s: float = Field(0.0, ge=0, le=5)
     # How long /health waits for the Translator and postprocessor before saying 503.
     health_timeout_s: float = Field(2.0, gt=0, le=60)
 
@@ -49,6 +54,22 @@ class DecodingSettings(_Settings):
         return self.model_dump(exclude_none=True)
 
 
+class TranslatorBatching(_Settings):
+    """How the Translator turns queued texts into model calls (see deployments/scheduling.py)."""
+
+    # Texts per model call: the batches queued while the model is busy are merged up to this.
+    max_batch_size: PositiveInt = 32
+    # When the model is free but fewer texts are queued than the last call carried, wait at most
+    # this long for the rest (a lone client's next request never waits).
+    max_wait_s: float = Field(0.3, ge=0, le=5)
+    # ...but stop waiting once nothing has arrived for this long: arrivals that are not a
+    # returning group (an open stream of users) are not worth holding the model idle for.
+    arrival_gap_s: float = Field(0.05, ge=0, le=5)
+    # Padded input tokens per generate (rows x longest row). Lines are sorted by length and cut
+    # into groups under this, so one long line does not make short ones pay for its padding.
+    max_batch_tokens: PositiveInt = 8192
+
+
 class TranslatorSettings(_Settings):
     """Which checkpoint, where it runs, and how it decodes."""
 
@@ -59,6 +80,7 @@ class TranslatorSettings(_Settings):
     # one thread; None keeps torch's own choice.
     torch_threads: PositiveInt | None = None
     decoding: DecodingSettings = DecodingSettings()
+    batching: TranslatorBatching = TranslatorBatching()
 
     @model_validator(mode="after")
     def _half_precision_needs_cuda(self) -> TranslatorSettings:
