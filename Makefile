@@ -6,7 +6,7 @@ CHECKPOINT := build/phrasebook-t5
 # Ray 2.60 requires token auth on the dashboard that `serve status/deploy` talk to.
 export RAY_AUTH_MODE ?= token
 
-.PHONY: run test test-unit test-integration lint checkpoint clean
+.PHONY: run test test-unit lint checkpoint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,13 @@ lint: $(BIN)/.installed
 
 clean:
 	rm -rf build
+
+BENCH_CHECKPOINT := build/bench-t5-small
+
+.PHONY: bench-model bench
+bench-model: $(BIN)/.installed
+	$(BIN)/python -m checkpoints.build_bench_model $(BENCH_CHECKPOINT)
+
+# One run: in-process limit, the tutorial's app, the graph; results in benchmarks/results/.
+bench: bench-model
+	$(BIN)/python -m benchmarks.run $(BENCH_CHECKPOINT) $(BENCH_ARGS)

@@ -1,0 +1,106 @@
+"""Benchmark results as files: JSON (with provenance), a Markdown table, a PNG plot."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def provenance() -> dict[str, Any]:
+    """Which code, which libraries, which machine."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "git_sha": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "versions": {name: version(name) for name in ("ray", "torch", "transformers", "fastapi")}
+        | {"python": platform.python_version()},
+        "machine": {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+    }
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    header = (
+        "| system | workload | load | throughput (req/s) | p50 ms | p95 ms | p99 ms | errors |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+    )
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    lines = []
+    for row in rows:
+        errors = sum(row.get("errors", {}).values())
+        lines.append(
+            f"| {row['system']} | {row['workload']} | {row['load']} | {row['throughput']:.1f} "
+            f"| {ms(row.get('p50_ms'))} | {ms(row.get('p95_ms'))} | {ms(row.get('p99_ms'))} "
+            f"| {errors} |"
+        )
+    return header + "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+    """Throughput against p50 latency, one line per system and workload."""
+    figure, axes = plt.subplots(figsize=(8, 5))
+    series: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("p50_ms") is not None:
+            series.setdefault(f"{row['system']} ({row['workload']})", []).append(row)
+    for label, points in series.items():
+        points.sort(key=lambda r: r["throughput"])
+        xs = [p["throughput"] for p in points]
+        ys = [p["p50_ms"] for p in points]
+        axes.plot(xs, ys, marker="o", label=label)
+        for point in points:
+            axes.annotate(point["load"], (point["throughput"], point["p50_ms"]), fontsize=7)
+    axes.set_xlabel("throughput (requests/s)")
+    axes.set_ylabel("p50 latency (ms)")
+    axes.set_yscale("log")
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write(results: dict[str, Any], folder: Path, stem: str) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": folder / f"{stem}.json",
+        "markdown": folder / f"{stem}.md",
+        "png": folder / f"{stem}.png",
+    }
+    paths["json"].write_text(json.dumps(results, indent=2) + "\n")
+    paths["markdown"].write_text(results["markdown"])
+    plot(results["rows"], paths["png"], results["title"])
+    return paths

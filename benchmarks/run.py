@@ -1,0 +1,271 @@
+"""`make bench`: the in-process limit, the tutorial's app and the graph, side by side, one run.
+
+All three on the same checkpoint (t5-small's architecture, every sentence exactly 32 new tokens),
+on uniform and on mixed-length sentences. The graph runs the shipped configs/local.yaml with only
+the Translator's ``model`` changed, so what is measured is what ships. Writes JSON (git sha,
+versions, machine), a Markdown table and a PNG plot under benchmarks/results/.
+
+    python -m benchmarks.run build/bench-t5-small
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import inprocess, load
+from benchmarks.report import markdown_table, provenance, write
+from benchmarks.workloads import workload
+
+PORT = 8124
+LONE_ROUNDS = 3
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def row(system: str, workload_name: str, result: load.LoadResult, load_label: str) -> dict:
+    return {"system": system, "workload": workload_name, "load": load_label, **result.to_dict()}
+
+
+def measure_limit(translator, args, texts: dict[str, list[str]]) -> dict[str, float]:
+    """The model alone: batched generate in batches of 32, in arrival order."""
+    return {
+        name: inprocess.batched_sentences_per_s(translator, sentences[: args.inprocess_count])
+        for name, sentences in texts.items()
+    }
+
+
+def measure_length_batching(translator, args, texts: list[str]) -> list[dict[str, Any]]:
+    """Mixed lengths, batches of 32: one padded generate each, or cut by a token budget."""
+    rows = []
+    for budget in (None, 2048, 1024):
+        rate, waste = inprocess.length_grouped_sentences_per_s(
+            translator, texts[: args.inprocess_count], max_batch_tokens=budget
+        )
+        rows.append({"max_batch_tokens": budget, "sentences_per_s": rate, "padding_waste": waste})
+        print(f"length batching, budget {budget}: {rate:.2f} sentences/s, waste {waste:.1%}")
+    return rows
+
+
+def measure_lone(translator, texts: list[str]) -> float:
+    """One sentence alone, median over a few sentences (ms)."""
+    return statistics.median(inprocess.lone_sentence_ms(translator, t, runs=3) for t in texts[:4])
+
+
+async def drive_closed(send, texts, clients: int, args) -> load.LoadResult:
+    return await load.closed_loop(
+        send, texts, concurrency=clients, duration_s=args.duration, warmup_s=args.warmup
+    )
+
+
+async def bench_seed(base_url: str, texts: dict[str, list[str]], args) -> list[dict]:
+    rows = []
+    async with load.http_sender(base_url, tutorial_route=True) as send:
+        for name, sentences in texts.items():
+            result = await drive_closed(send, sentences, args.clients, args)
+            print(f"seed app, {name}: {result.summary()}")
+            rows.append(row("seed app", name, result, f"c={args.clients}"))
+    return rows
+
+
+async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[str, Any]:
+    """A lone client against the graph, alternating with the model alone, LONE_ROUNDS times."""
+    inprocess_ms, graph_ms, outcomes = [], [], []
+    async with load.http_sender(base_url) as send:
+        for _ in range(LONE_ROUNDS):
+            inprocess_ms.append(measure_lone(translator, texts))
+            result = await load.closed_loop(
+                send, texts, concurrency=1, duration_s=args.lone_duration, warmup_requests=1
+            )
+            graph_ms.append(result.p50_ms)
+            outcomes.append(result)
+            print(f"lone: in-process {inprocess_ms[-1]:.0f} ms, graph {result.summary()}")
+    median = sorted(outcomes, key=lambda r: r.p50_ms)[len(outcomes) // 2]
+    return {
+        "inprocess_ms": inprocess_ms,
+        "graph_p50_ms": graph_ms,
+        "row": row("graph HTTP", "uniform", median, "c=1"),
+    }
+
+
+async def bench_graph(base_url: str, texts: dict[str, list[str]], limit: float, args) -> list[dict]:
+    from ray import serve
+
+    rows = []
+    async with load.http_sender(base_url) as send:
+        for clients in args.sweep:
+            result = await drive_closed(send, texts["uniform"], clients, args)
+            print(f"graph HTTP, uniform: {result.summary()}")
+            rows.append(row("graph HTTP", "uniform", result, f"c={clients}"))
+        result = await drive_closed(send, texts["mixed"], args.clients, args)
+        print(f"graph HTTP, mixed: {result.summary()}")
+        rows.append(row("graph HTTP", "mixed", result, f"c={args.clients}"))
+        for fraction in args.open_rates:
+            rate = round(limit * fraction, 1)
+            result = await load.open_loop(
+                send, texts["uniform"], rate=rate, duration_s=args.duration, warmup_s=args.warmup
+            )
+            print(f"graph HTTP open loop, uniform: {result.summary()}")
+            rows.append(row("graph HTTP open", "uniform", result, f"{rate:g}/s"))
+    handle = serve.get_app_handle("translation")
+    result = await drive_closed(load.handle_sender(handle), texts["uniform"], args.clients, args)
+    print(f"graph handle, uniform: {result.summary()}")
+    rows.append(row("graph handle", "uniform", result, f"c={args.clients}"))
+    return rows
+
+
+def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
+    """The issue's bars, computed from this run."""
+    rows = results["rows"]
+
+    def throughput(system: str, workload_name: str, load_label: str) -> float:
+        (match,) = [
+            r
+            for r in rows
+            if (r["system"], r["workload"], r["load"]) == (system, workload_name, load_label)
+        ]
+        return match["throughput"]
+
+    limit = results["inprocess"]["sentences_per_s"]
+    full = f"c={clients}"
+    lone = results["inprocess"]["lone_rounds"]
+    out = {
+        workload_name: {
+            "graph_vs_limit": throughput("graph HTTP", workload_name, full) / limit[workload_name],
+            "graph_vs_seed": throughput("graph HTTP", workload_name, full)
+            / throughput("seed app", workload_name, full),
+        }
+        for workload_name in limit
+    }
+    out["lone_request_added_ms"] = statistics.median(
+        graph - alone
+        for graph, alone in zip(lone["graph_p50_ms"], lone["inprocess_ms"], strict=True)
+    )
+    out["errors"] = sum(sum(r["errors"].values()) for r in rows)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="the benchmark checkpoint (make bench-model)")
+    parser.add_argument("--config", default="local", help="configs/<name>.yaml for the graph")
+    parser.add_argument("--device", default="cpu", help="Translator device: cpu or cuda")
+    parser.add_argument("--dtype", default=None, help="default: the config's dtype")
+    parser.add_argument("--threads", type=int, default=None, help="default: config's")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--sweep", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--lone-duration", type=float, default=8.0, help="s per lone round")
+    parser.add_argument(
+        "--open-rates",
+        type=float,
+        nargs="*",
+        default=[0.5, 0.8],
+        help="open-loop rates as fractions of the in-process limit",
+    )
+    parser.add_argument("--duration", type=float, default=20.0, help="measured s per point")
+    parser.add_argument("--warmup", type=float, default=4.0, help="warm-up s per point")
+    parser.add_argument("--inprocess-count", type=int, default=160)
+    parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--name", default=None, help="file stem (default: latest-<device>)")
+    args = parser.parse_args(argv)
+
+    import ray
+    from ray import serve
+
+    from benchmarks.baselines import seed_app
+    from graph.deploy import deploy, deployment_of, load_config
+
+    config = load_config(args.config, model=str(Path(args.checkpoint).resolve()), port=PORT)
+    translator_config = deployment_of(config, "Translator")["user_config"]
+    translator_config["device"] = args.device
+    if args.dtype:
+        translator_config["dtype"] = args.dtype
+    args.dtype = translator_config.get("dtype", "float32")
+    args.threads = args.threads or translator_config.get("torch_threads") or 2
+    if args.clients not in args.sweep:
+        args.sweep = sorted({*args.sweep, args.clients})
+
+    texts = {name: workload(name, 512, seed=0) for name in ("uniform", "mixed")}
+    started = time.monotonic()
+    # This machine's speed drifts by 10% and more over minutes, so the limit is measured before
+    # and after the served runs, and lone requests alternate with in-process lone sentences.
+    translator = inprocess.load_translator(
+        args.checkpoint, threads=args.threads, device=args.device, dtype=args.dtype
+    )
+    print(f"in-process limit ({args.threads} threads, batch 32) ...")
+    limit_before = measure_limit(translator, args, texts)
+    print(f"in-process before: {limit_before}")
+
+    ray.init(include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
+    base_url = f"http://127.0.0.1:{PORT}"
+    rows: list[dict] = []
+    try:
+        if not args.skip_seed:
+            serve.run(
+                seed_app.build(str(Path(args.checkpoint).resolve())),
+                name="seed",
+                route_prefix="/seed",
+            )
+            rows += asyncio.run(bench_seed(f"{base_url}/seed", texts, args))
+            serve.delete("seed")
+        deploy(config)
+        rows += asyncio.run(bench_graph(base_url, texts, limit_before["uniform"], args))
+        lone = asyncio.run(bench_lone(base_url, translator, texts["uniform"], args))
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    limit_after = measure_limit(translator, args, texts)
+    print(f"in-process after: {limit_after}")
+    length_batching = measure_length_batching(translator, args, texts["mixed"])
+    limit = {
+        "sentences_per_s": {
+            name: (limit_before[name] + limit_after[name]) / 2 for name in limit_before
+        },
+        "before": limit_before,
+        "after": limit_after,
+        "lone_sentence_ms": statistics.median(lone["inprocess_ms"]),
+        "lone_rounds": {k: v for k, v in lone.items() if k != "row"},
+    }
+    rows.append(lone["row"])
+
+    for name, value in limit["sentences_per_s"].items():
+        rows.insert(
+            0,
+            {
+                "system": "in-process limit",
+                "workload": name,
+                "load": "batch 32",
+                "throughput": value,
+                "p50_ms": None,
+                "errors": {},
+            },
+        )
+    results: dict[str, Any] = {
+        "title": f"Translation graph vs tutorial app vs model alone ({args.device}, "
+        f"t5-small-shaped, 32 tokens/sentence)",
+        **provenance(),
+        "parameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "graph_config": config,
+        "inprocess": limit,
+        "length_batching_mixed": length_batching,
+        "rows": rows,
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+    if not args.skip_seed:
+        results["verdict"] = verdict(results, args.clients)
+    results["markdown"] = markdown_table(rows)
+    paths = write(results, args.out, args.name or f"latest-{args.device}")
+    print(results["markdown"])
+    print(results.get("verdict"))
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
