@@ -62,9 +62,6 @@ class TranslatorBatching(_Settings):
     # When the model is free but fewer texts are queued than the last call carried, wait at most
     # this long for the rest (a lone client's next request never waits).
     max_wait_s: float = Field(0.3, ge=0, le=5)
-    # ...but stop waiting once nothing has arrived for this long: arrivals that are not a
-    # returning group (an open stream of users) are not worth holding the model idle for.
-    arrival_gap_s: float = Field(0.05, ge=0, le=5)
     # Padded input tokens per generate (rows x longest row). Lines are sorted by length and cut
     # into groups under this, so one long line does not make short ones pay for its padding.
     max_batch_tokens: PositiveInt = 8192

@@ -48,7 +48,6 @@ class Translator:
         self._scheduler.configure(
             max_items=batching.max_batch_size,
             max_wait_s=batching.max_wait_s,
-            arrival_gap_s=batching.arrival_gap_s,
         )
         self._settings = settings
 
