@@ -69,14 +69,19 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    """Throughput against p50 latency, one line per system and workload."""
+    """Throughput against p50 latency, one line per system and workload (in load order), and
+    the in-process limits as vertical lines."""
     figure, axes = plt.subplots(figsize=(8, 5))
     series: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        if row.get("p50_ms") is not None:
+        if row["system"] == "in-process limit":
+            style = "--" if row["workload"] == "uniform" else ":"
+            label = f"in-process limit ({row['workload']})"
+            axes.axvline(row["throughput"], color="grey", linestyle=style, label=label)
+        elif row.get("p50_ms") is not None:
             series.setdefault(f"{row['system']} ({row['workload']})", []).append(row)
     for label, points in series.items():
-        points.sort(key=lambda r: r["throughput"])
+        points.sort(key=_load_order)
         xs = [p["throughput"] for p in points]
         ys = [p["p50_ms"] for p in points]
         axes.plot(xs, ys, marker="o", label=label)
@@ -91,6 +96,12 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _load_order(row: dict[str, Any]) -> float:
+    """c=1 < c=8 < ... and 5/s < 9/s: the number in the load label."""
+    digits = "".join(ch for ch in row["load"] if ch.isdigit() or ch == ".")
+    return float(digits or 0)
 
 
 def write(results: dict[str, Any], folder: Path, stem: str) -> dict[str, Path]:
