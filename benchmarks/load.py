@@ -29,7 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 from tqdm import tqdm
 
 Send = Callable[[str], Awaitable[Any]]
@@ -146,7 +146,7 @@ def error_kind(error: BaseException) -> str:
     """How a failed request is counted: its HTTP status, ``timeout``, or the exception's name."""
     if isinstance(error, RequestFailed):
         return error.kind
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
+    if isinstance(error, TimeoutError):  # asyncio's and aiohttp's timeouts alike
         return "timeout"
     return type(error).__name__
 
@@ -315,41 +315,41 @@ async def http_sender(
     *,
     timeout_s: float = 120.0,
     max_connections: int = 256,
-    transport: httpx.AsyncBaseTransport | None = None,
     tutorial_route: bool = False,
 ) -> AsyncIterator[Send]:
     """``send(text)`` over ``POST {base_url}/translate``; anything but 200 with a translation
-    raises ``RequestFailed`` (``http_503``, ``bad_body``...). ``transport`` is for tests.
+    raises ``RequestFailed`` (``http_503``, ``bad_body``...).
 
     ``tutorial_route`` sends ``POST {base_url}/?text=...`` and expects a JSON string, as the
     tutorial's client does (and the seed app answers).
+
+    aiohttp, not httpx: the driver shares the machine with the service it measures, and httpx
+    spent about 4 ms of CPU per request here against 0.55 ms for aiohttp; at 32 clients that was
+    0.1 s per round taken from the server (measured side by side: 12.6 vs 14.6 req/s).
     """
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
+    connector = aiohttp.TCPConnector(limit=max_connections)
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
     # trust_env=False: an HTTP(S)_PROXY in the environment must not sit between us and the service.
-    async with httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(timeout_s),
-        limits=limits,
-        transport=transport,
-        trust_env=False,
-    ) as client:
+    async with aiohttp.ClientSession(
+        base_url.rstrip("/") + "/", connector=connector, timeout=timeout, trust_env=False
+    ) as session:
 
         async def send(text: str) -> str:
             if tutorial_route:
-                response = await client.post("/", params={"text": text})
+                request = session.post("", params={"text": text})
             else:
-                response = await client.post("/translate", json={"text": text})
-            if response.status_code != 200:
-                raise RequestFailed(f"http_{response.status_code}", response.text[:200])
+                request = session.post("translate", json={"text": text})
+            async with request as response:
+                body_text = await response.text()
+            if response.status != 200:
+                raise RequestFailed(f"http_{response.status}", body_text[:200])
             try:
-                body = response.json()
+                body = json.loads(body_text)
                 translation = body if tutorial_route else body.get("translation")
             except (ValueError, AttributeError):
                 translation = None
             if not isinstance(translation, str):
-                raise RequestFailed("bad_body", response.text[:200])
+                raise RequestFailed("bad_body", body_text[:200])
             return translation
 
         yield send

@@ -4,8 +4,9 @@ import asyncio
 import json
 import random
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp import web
 
 from benchmarks.load import (
     Outcome,
@@ -82,8 +83,8 @@ def test_poisson_arrivals_are_seeded_ordered_and_at_the_rate():
 def test_error_kinds():
     assert error_kind(RequestFailed("http_503")) == "http_503"
     assert error_kind(TimeoutError()) == "timeout"
-    assert error_kind(httpx.ReadTimeout("slow")) == "timeout"
-    assert error_kind(httpx.ConnectError("refused")) == "ConnectError"
+    assert error_kind(aiohttp.ServerTimeoutError("slow")) == "timeout"
+    assert error_kind(ConnectionRefusedError()) == "ConnectionRefusedError"
 
 
 class FakeService:
@@ -157,27 +158,44 @@ def test_open_loop_sends_one_request_per_seeded_arrival():
 
 
 def test_http_sender_posts_json_and_classifies_answers():
+    """Against a real HTTP server on loopback (aiohttp.web), not a mocked transport."""
     seen = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append((request.method, request.url.path, json.loads(request.content)))
-        text = json.loads(request.content)["text"]
-        if text == "busy":
-            return httpx.Response(503, json={"error": {"code": "overloaded"}})
-        if text == "odd":
-            return httpx.Response(200, json={"result": "?"})
-        return httpx.Response(200, json={"translation": f"fr:{text}"})
+    async def translate(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append((request.method, request.path, body))
+        if body["text"] == "busy":
+            return web.json_response({"error": {"code": "overloaded"}}, status=503)
+        if body["text"] == "odd":
+            return web.json_response({"result": "?"})
+        return web.json_response({"translation": f"fr:{body['text']}"})
+
+    async def tutorial(request: web.Request) -> web.Response:
+        return web.json_response(f"fr:{request.query['text']}")
 
     async def scenario() -> list:
-        async with http_sender("http://bench", transport=httpx.MockTransport(answer)) as send:
-            outcomes = [await send("hello")]
-            for text in ("busy", "odd"):
-                with pytest.raises(RequestFailed) as failure:
-                    await send(text)
-                outcomes.append(failure.value.kind)
+        app = web.Application()
+        app.router.add_post("/translate", translate)
+        app.router.add_post("/", tutorial)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            async with http_sender(f"http://127.0.0.1:{port}") as send:
+                outcomes = [await send("hello")]
+                for text in ("busy", "odd"):
+                    with pytest.raises(RequestFailed) as failure:
+                        await send(text)
+                    outcomes.append(failure.value.kind)
+            async with http_sender(f"http://127.0.0.1:{port}", tutorial_route=True) as send:
+                outcomes.append(await send("Hello world!"))
             return outcomes
+        finally:
+            await runner.cleanup()
 
-    assert asyncio.run(scenario()) == ["fr:hello", "http_503", "bad_body"]
+    assert asyncio.run(scenario()) == ["fr:hello", "http_503", "bad_body", "fr:Hello world!"]
     assert seen[0] == ("POST", "/translate", {"text": "hello"})
 
 
