@@ -67,21 +67,29 @@ class Seq2SeqTranslator:
         limit = getattr(self.model.config, "n_positions", None)
         return int(limit) if limit else None
 
-    def count_tokens(self, texts: Sequence[str], target: str) -> list[int]:
-        """Input length in tokens of each text as the model will see it, prefix included."""
+    def encode(self, texts: Sequence[str], target: str) -> list[list[int]]:
+        """Each text's input ids as the model will see them, prefix included, unpadded."""
         prefix = self.targets[target].prefix
-        encoded = self.tokenizer([prefix + text for text in texts])["input_ids"]
-        return [len(ids) for ids in encoded]
+        return self.tokenizer([prefix + text for text in texts])["input_ids"]
 
-    @torch.inference_mode()
+    def count_tokens(self, texts: Sequence[str], target: str) -> list[int]:
+        """Input length in tokens of each text, prefix included."""
+        return [len(ids) for ids in self.encode(texts, target)]
+
     def translate(self, texts: Sequence[str], target: str) -> list[str]:
         """Translate ``texts`` with one ``generate`` call, as the old pipeline did one text."""
-        if not texts:
+        return self.translate_encoded(self.encode(texts, target), target)
+
+    @torch.inference_mode()
+    def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
+        """``translate`` for texts already encoded (by ``encode``), so that a caller that needed
+        their lengths first does not tokenize them twice."""
+        if not input_ids:
             return []
         decoding = self.targets[target]
-        encoded = self.tokenizer(
-            [decoding.prefix + text for text in texts], return_tensors="pt", padding=True
-        ).to(self.device)
+        encoded = self.tokenizer.pad({"input_ids": list(input_ids)}, return_tensors="pt").to(
+            self.device
+        )
         output_ids = self.model.generate(**encoded, **decoding.generate_kwargs)
         # The pipeline decoded with clean_up_tokenization_spaces=False; so do we.
         return self.tokenizer.batch_decode(

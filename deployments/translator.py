@@ -125,7 +125,9 @@ class Translator:
     ) -> None:
         split = {i: split_segments(items[i].text) for i in indices}
         lines = [(i, segment) for i in indices for segment in split[i].segments]
-        lengths = model.count_tokens([segment for _, segment in lines], target)
+        # Encoded once: the lengths decide refusal and grouping, the ids go to generate.
+        input_ids = model.encode([segment for _, segment in lines], target)
+        lengths = [len(ids) for ids in input_ids]
         too_long = self._refuse_too_long(model, lines, lengths, outcomes)
         keep = [n for n, (i, _) in enumerate(lines) if i not in too_long]
         translated: dict[int, str] = {}
@@ -137,16 +139,17 @@ class Translator:
             numbers = [keep[g] for g in group]
             self._real_tokens += sum(lengths[n] for n in numbers)
             self._padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
-            texts = [lines[n][1] for n in numbers]
+            group_ids = [input_ids[n] for n in numbers]
             try:
-                translated.update(zip(numbers, model.translate(texts, target), strict=True))
+                outputs = model.translate_encoded(group_ids, target)
+                translated.update(zip(numbers, outputs, strict=True))
             except Exception:
                 logger.exception(
-                    "generate failed on %d lines; retrying them one by one", len(texts)
+                    "generate failed on %d lines; retrying them one by one", len(numbers)
                 )
                 for n in numbers:  # find the culprit, so only its text fails
                     try:
-                        (translated[n],) = model.translate([lines[n][1]], target)
+                        (translated[n],) = model.translate_encoded([input_ids[n]], target)
                     except Exception:
                         logger.exception("generate failed on one line")
                         failed.add(lines[n][0])
