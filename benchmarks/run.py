@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -23,7 +24,7 @@ from benchmarks.report import markdown_table, provenance, write
 from benchmarks.workloads import workload
 from deployments.scheduling import PEAK_MEMORY_CALLS
 
-PORT = 8124
+PORT = int(os.environ.get("BENCH_SERVE_PORT", "8124"))
 LONE_ROUNDS = 3
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_before = measure_limit(translator, args, texts)
     print(f"in-process before: {limit_before}")
 
-    ray.init(include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     base_url = f"http://127.0.0.1:{PORT}"
     rows: list[dict] = []

@@ -4,6 +4,8 @@ The config goes to the Serve controller as `serve deploy` sends it, so the tests
 file a user runs (sizing, user_config, import path).
 """
 
+import os
+
 import pytest
 import ray
 import requests
@@ -12,8 +14,9 @@ from ray import serve
 from graph.app import APP_NAME
 from graph.deploy import deploy, load_config
 
-# Not 8000, so a `make run` on the same machine does not collide with the tests.
-PORT = 8123
+# Not 8000, so a `make run` on the same machine does not collide with the tests; settable so
+# two checkouts can run their suites side by side.
+PORT = int(os.environ.get("TEST_SERVE_PORT", "8123"))
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +26,7 @@ def graph_config(phrasebook_checkpoint) -> dict:
 
 @pytest.fixture(scope="session")
 def graph(graph_config):
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     deploy(graph_config)
     yield serve.get_app_handle(APP_NAME)
