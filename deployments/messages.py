@@ -18,6 +18,8 @@ class TextItem:
 
     text: str
     target: str
+    # Wall-clock time (time.time()) after which nobody waits for this text; None: no deadline.
+    deadline: float | None = None
 
 
 # The Translator answers each TextItem with the translated segments between the original gaps,

@@ -44,6 +44,8 @@ class SchedulerStats:
     items: int
     expected_items: int
     busy_s: float
+    # Items whose caller had gone (its call cancelled) before the model reached them.
+    dropped_items: int
 
 
 # How many recent calls' peaks set the expected count: long enough to bridge the alternation of
@@ -81,6 +83,7 @@ class BatchScheduler(Generic[Item, Result]):
         self.calls = 0
         self.items = 0
         self.busy_s = 0.0
+        self.dropped_items = 0
 
     def configure(self, *, max_items: int, max_wait_s: float) -> None:
         """New limits apply from the next call on."""
@@ -99,7 +102,9 @@ class BatchScheduler(Generic[Item, Result]):
         return await submission.future
 
     def stats(self) -> SchedulerStats:
-        return SchedulerStats(self.calls, self.items, self._expected(), self.busy_s)
+        return SchedulerStats(
+            self.calls, self.items, self._expected(), self.busy_s, self.dropped_items
+        )
 
     def _expected(self) -> int:
         return max(1, min(max(self._recent_peaks, default=1), self.max_items))
@@ -114,6 +119,8 @@ class BatchScheduler(Generic[Item, Result]):
                 await self._arrival.wait()
             await self._wait_for_expected()
             taken = self._take()
+            if not taken:
+                continue
             flat = [item for submission in taken for item in submission.items]
             self._recent_peaks.append(self._peak)
             self._running_items = len(flat)
@@ -157,10 +164,15 @@ class BatchScheduler(Generic[Item, Result]):
                 await asyncio.wait_for(self._arrival.wait(), remaining)
 
     def _take(self) -> list[_Submission]:
-        """Whole submissions, oldest first, up to max_items (one oversized one goes alone)."""
+        """Whole submissions, oldest first, up to max_items (one oversized one goes alone).
+
+        A submission whose caller has gone (its future cancelled) is dropped here, unrun."""
         taken, count = [], 0
         while self._queue and (not taken or count + len(self._queue[0].items) <= self.max_items):
             submission = self._queue.pop(0)
+            if submission.future.done():
+                self.dropped_items += len(submission.items)
+                continue
             taken.append(submission)
             count += len(submission.items)
         return taken

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -10,11 +11,11 @@ import ray
 import torch
 from ray import serve
 
-from deployments.errors import PayloadTooLarge, TranslationFailed, UnsupportedTarget
+from deployments.errors import DeadlineExceeded, TranslationFailed, UnsupportedTarget
 from deployments.length_batching import group_by_length, padding_waste
 from deployments.messages import TextItem, TranslatorOutcome
 from deployments.scheduling import BatchScheduler
-from deployments.segmentation import SegmentedText, split_segments
+from deployments.segmentation import SegmentedText, splice, split_segments, split_to_fit
 from deployments.seq2seq import Seq2SeqTranslator, resolve_device
 from deployments.settings import TranslatorSettings
 
@@ -25,7 +26,11 @@ WARM_UP_TEXT = "Hello world!"
 
 # Safe defaults for a 2-core machine; configs/*.yaml size it for real. max_ongoing_requests
 # must let the ingress's concurrent batches reach the replica, where they merge.
-@serve.deployment(ray_actor_options={"num_cpus": 1, "num_gpus": 0}, max_ongoing_requests=64)
+@serve.deployment(
+    ray_actor_options={"num_cpus": 1, "num_gpus": 0},
+    max_ongoing_requests=64,
+    max_queued_requests=64,
+)
 class Translator:
     """A list of texts in, a list of outcomes out; the checkpoint and decoding from user_config."""
 
@@ -35,6 +40,7 @@ class Translator:
         self._scheduler = BatchScheduler(self._translate_items)
         self._padded_tokens = 0
         self._real_tokens = 0
+        self._dropped_expired = 0
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         settings = TranslatorSettings.model_validate(user_config)
@@ -84,6 +90,9 @@ class Translator:
                 "mean_texts_per_call": stats.items / stats.calls if stats.calls else None,
                 "model_busy_s": round(stats.busy_s, 3),
                 "padding_waste": padding_waste(self._real_tokens, self._padded_tokens),
+                # Dropped before the model ran them: deadline passed, or the caller had gone.
+                "dropped_expired": self._dropped_expired,
+                "dropped_cancelled": stats.dropped_items,
             },
         }
 
@@ -100,8 +109,11 @@ class Translator:
             # thread, or generate runs on the OMP_NUM_THREADS Serve set (floor(num_cpus)).
             torch.set_num_threads(threads)
         outcomes: list[TranslatorOutcome | None] = [None] * len(items)
+        self._drop_expired(items, range(len(items)), outcomes)
         by_target: dict[str, list[int]] = defaultdict(list)
         for index, item in enumerate(items):
+            if outcomes[index] is not None:
+                continue
             if item.target in model.targets:
                 by_target[item.target].append(index)
             else:
@@ -115,6 +127,21 @@ class Translator:
             self._translate_target(model, items, indices, target, outcomes)
         return outcomes
 
+    def _drop_expired(self, items, indices, outcomes) -> set[int]:
+        """Items whose deadline has passed get DeadlineExceeded instead of model time."""
+        now = time.time()
+        expired = {
+            i
+            for i in indices
+            if outcomes[i] is None and items[i].deadline is not None and items[i].deadline <= now
+        }
+        for i in expired:
+            outcomes[i] = DeadlineExceeded(
+                "the request's deadline passed while it waited for the model; it was not run"
+            )
+        self._dropped_expired += len(expired)
+        return expired
+
     def _translate_target(
         self,
         model: Seq2SeqTranslator,
@@ -125,18 +152,20 @@ class Translator:
     ) -> None:
         split = {i: split_segments(items[i].text) for i in indices}
         lines = [(i, segment) for i in indices for segment in split[i].segments]
-        # Encoded once: the lengths decide refusal and grouping, the ids go to generate.
+        # Encoded once: the lengths decide grouping, the ids go to generate.
         input_ids = model.encode([segment for _, segment in lines], target)
+        if self._fit_to_model(model, target, split, lines, input_ids):
+            lines = [(i, segment) for i in indices for segment in split[i].segments]
+            input_ids = model.encode([segment for _, segment in lines], target)
         lengths = [len(ids) for ids in input_ids]
-        too_long = self._refuse_too_long(model, lines, lengths, outcomes)
-        keep = [n for n, (i, _) in enumerate(lines) if i not in too_long]
         translated: dict[int, str] = {}
         failed: set[int] = set()
-        groups = group_by_length(
-            [lengths[n] for n in keep], self._settings.batching.max_batch_tokens
-        )
-        for group in groups:
-            numbers = [keep[g] for g in group]
+        for group in group_by_length(lengths, self._settings.batching.max_batch_tokens):
+            # A long text's later groups may run past its deadline: check before each generate.
+            self._drop_expired(items, {lines[n][0] for n in group}, outcomes)
+            numbers = [n for n in group if outcomes[lines[n][0]] is None]
+            if not numbers:
+                continue
             self._real_tokens += sum(lengths[n] for n in numbers)
             self._padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
             group_ids = [input_ids[n] for n in numbers]
@@ -166,19 +195,23 @@ class Translator:
                 outcomes[i] = SegmentedText(tuple(position[i]), split[i].gaps)
 
     @staticmethod
-    def _refuse_too_long(model, lines, lengths, outcomes) -> set[int]:
-        """A line the model cannot read whole is refused, never silently truncated."""
+    def _fit_to_model(model, target, split, lines, input_ids) -> bool:
+        """Cut every sentence longer than the model reads into pieces that fit (in ``split``).
+
+        The model would silently truncate it; cut pieces are translated in the same batches
+        and put back with their original spaces. Returns whether anything was cut.
+        """
         limit = model.max_input_tokens
-        refused: set[int] = set()
-        if limit is None:
-            return refused
-        for (i, _), length in zip(lines, lengths, strict=True):
-            if length > limit and i not in refused:
-                refused.add(i)
-                outcomes[i] = PayloadTooLarge(
-                    f"a line of this text is {length} tokens long; the model reads at most {limit}",
-                    limit=limit,
-                    actual=length,
-                    unit="tokens",
-                )
-        return refused
+        too_long = [n for n, ids in enumerate(input_ids) if limit and len(ids) > limit]
+        if not too_long:
+            return False
+
+        def fits(piece: str) -> bool:
+            return model.count_tokens([piece], target)[0] <= limit
+
+        # Right to left, so that splicing one segment does not shift the next one's index.
+        for n in reversed(too_long):
+            i, segment = lines[n]
+            index = next(k for k, (j, _) in enumerate(lines) if j == i)
+            split[i] = splice(split[i], n - index, split_to_fit(segment, fits))
+        return True

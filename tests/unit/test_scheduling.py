@@ -164,3 +164,23 @@ def test_an_empty_submission_returns_at_once(items):
         return await BatchScheduler(FakeModel()).submit(items)
 
     assert run(main()) == []
+
+
+def test_a_submission_whose_caller_has_gone_is_never_run():
+    model = FakeModel(seconds=0.2)
+
+    async def main():
+        scheduler = BatchScheduler(model, max_items=8, max_wait_s=0)
+        first = asyncio.create_task(scheduler.submit(["busy"]))
+        await asyncio.sleep(0.05)  # the model is busy with "busy"
+        gone = asyncio.create_task(scheduler.submit(["gone"]))
+        kept = asyncio.create_task(scheduler.submit(["kept"]))
+        await asyncio.sleep(0.01)
+        gone.cancel()  # as Serve does when the caller cancels its handle call
+        results = await asyncio.gather(first, kept)
+        return results, scheduler.stats()
+
+    results, stats = run(main())
+    assert results == [["BUSY"], ["KEPT"]]
+    assert model.calls == [["busy"], ["kept"]]
+    assert stats.dropped_items == 1

@@ -1,6 +1,12 @@
 import pytest
 
-from deployments.segmentation import SegmentedText, reassemble, split_segments
+from deployments.segmentation import (
+    SegmentedText,
+    reassemble,
+    splice,
+    split_segments,
+    split_to_fit,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,3 +41,73 @@ def test_reassemble_keeps_gaps_around_new_segments():
 def test_reassemble_refuses_a_mismatch():
     with pytest.raises(ValueError, match="2 segments need 3 gaps"):
         reassemble(["", ""], ["a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("text", "segments", "gaps"),
+    [
+        ("Hello world! How are you?", ("Hello world!", "How are you?"), ("", " ", "")),
+        (
+            " Dr. Smith lives in Washington D.C. on weekdays.  He works.\nOK",
+            ("Dr. Smith lives in Washington D.C. on weekdays.", "He works.", "OK"),
+            (" ", "  ", "\n", ""),
+        ),
+        ("no punctuation at all", ("no punctuation at all",), ("", "")),
+    ],
+)
+def test_lines_are_split_into_sentences(text, segments, gaps):
+    assert split_segments(text) == SegmentedText(segments, gaps)
+
+
+def test_sentence_splitting_can_be_turned_off():
+    assert split_segments("One. Two.", sentences=False).segments == ("One. Two.",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi. Hi. Hi.",
+        "Wait... what?!  Yes.\n\n  “Quoted.” (Aside.) Next",
+        "你好。我很好！",
+        "e.g. i.e. etc. U.S.A. 3.14 is pi. ok",
+        "\u200f مرحبا. שלום. 😀😀. \x0b\x0c end",
+    ],
+)
+def test_sentences_reassemble_to_the_text(text):
+    split = split_segments(text)
+    assert reassemble(split.gaps, split.segments) == text
+    assert all(s == s.strip() and s for s in split.segments)
+
+
+def fits_in(limit):
+    return lambda piece: len(piece) <= limit
+
+
+@pytest.mark.parametrize(
+    ("segment", "limit"),
+    [
+        ("one two three four five six seven eight nine ten", 12),
+        ("word " * 400 + "end", 50),
+        ("x" * 3000, 100),
+        ("a  b\tc", 1),
+        ("short", 100),
+    ],
+)
+def test_split_to_fit_keeps_every_character_and_fits(segment, limit):
+    parts = split_to_fit(segment, fits_in(limit))
+    assert reassemble(parts.gaps, parts.segments) == segment
+    assert all(len(piece) <= limit for piece in parts.segments)
+    assert parts.gaps[0] == parts.gaps[-1] == ""
+
+
+def test_a_piece_that_fits_is_not_cut():
+    assert split_to_fit("a b c", fits_in(5)) == SegmentedText(("a b c",), ("", ""))
+
+
+def test_splice_replaces_one_segment_and_keeps_the_layout():
+    text = split_segments(" First. Second one here.\nThird.")
+    parts = split_to_fit(text.segments[1], fits_in(7))
+    spliced = splice(text, 1, parts)
+    assert spliced.segments[0] == "First." and spliced.segments[-1] == "Third."
+    assert len(spliced.segments) == 2 + len(parts.segments)
+    assert reassemble(spliced.gaps, spliced.segments) == " First. Second one here.\nThird."
