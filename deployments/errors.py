@@ -7,6 +7,7 @@ picklable from its message and fields alone.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 
@@ -26,6 +27,11 @@ class TranslationServiceError(Exception):
 
     def to_body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, **self.details}}
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` (whole seconds, rounded up) for errors that know when to retry."""
+        retry_after = self.details.get("retry_after_s")
+        return {} if retry_after is None else {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 def _rebuild(cls: type[TranslationServiceError], message: str, details: dict[str, Any]):
@@ -65,3 +71,31 @@ class TranslationFailed(TranslationServiceError):
 
     status_code = 500
     code = "translation_failed"
+
+
+class Unauthorized(TranslationServiceError):
+    """API keys are configured and the request did not carry a valid one."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class Overloaded(TranslationServiceError):
+    """More texts are in flight than the service admits; ``retry_after_s`` says when to retry."""
+
+    status_code = 503
+    code = "overloaded"
+
+
+class DeadlineExceeded(TranslationServiceError):
+    """The request's deadline passed before its translation was ready; the work was dropped."""
+
+    status_code = 504
+    code = "deadline_exceeded"
+
+
+class TemporarilyUnavailable(TranslationServiceError):
+    """A replica died under the request and the one retry failed too; safe to retry later."""
+
+    status_code = 503
+    code = "unavailable"

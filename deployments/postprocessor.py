@@ -13,7 +13,11 @@ from deployments.settings import PostprocessorSettings
 from deployments.text_rules import postprocess_segment
 
 
-@serve.deployment(ray_actor_options={"num_cpus": 0.25, "num_gpus": 0}, max_ongoing_requests=16)
+@serve.deployment(
+    ray_actor_options={"num_cpus": 0.25, "num_gpus": 0},
+    max_ongoing_requests=64,
+    max_queued_requests=128,
+)
 class Postprocessor:
     def __init__(self) -> None:
         self._settings = PostprocessorSettings()

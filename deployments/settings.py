@@ -18,6 +18,7 @@ class _Settings(BaseModel):
 class RequestLimits(_Settings):
     max_chars_per_text: PositiveInt = 5_000
     max_texts_per_request: PositiveInt = 64
+    max_chars_per_request: PositiveInt = 50_000
 
 
 class IngressSettings(_Settings):
@@ -33,6 +34,18 @@ class IngressSettings(_Settings):
     batch_wait_timeout_s: float = Field(0.0, ge=0, le=5)
     # How long /health waits for the Translator and postprocessor before saying 503.
     health_timeout_s: float = Field(2.0, gt=0, le=60)
+    # Each request's deadline unless it sends X-Request-Timeout (seconds, up to the maximum).
+    request_timeout_s: float = Field(30.0, gt=0)
+    max_request_timeout_s: float = Field(300.0, gt=0)
+    # Texts admitted into the graph at once (per ingress replica); past it, 503 + Retry-After.
+    # Latency stays bounded by about max_pending_texts / throughput instead of growing.
+    max_pending_texts: PositiveInt = 128
+
+    @model_validator(mode="after")
+    def _default_timeout_within_maximum(self) -> IngressSettings:
+        if self.request_timeout_s > self.max_request_timeout_s:
+            raise ValueError("request_timeout_s must not exceed max_request_timeout_s")
+        return self
 
 
 class DecodingSettings(_Settings):

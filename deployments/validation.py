@@ -6,6 +6,7 @@ caller gets exactly the checks an HTTP client gets.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,8 +41,13 @@ def validate_request(payload: Any, limits: RequestLimits) -> TranslateRequest:
     return request
 
 
+# NUL and the C0 controls that are not whitespace, DEL, and UTF-16 surrogates (a lone one
+# cannot even be encoded as UTF-8): binary noise, not text to translate.
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def check_content(request: TranslateRequest, limits: RequestLimits) -> None:
-    """Rules the schema cannot state: no empty text, and the configured limits."""
+    """Rules the schema cannot state: no empty text or binary noise, and the configured limits."""
     texts = request.texts
     if not texts:
         raise InvalidRequest("text: the list is empty; send at least one text")
@@ -63,3 +69,34 @@ def check_content(request: TranslateRequest, limits: RequestLimits) -> None:
                 actual=len(text),
                 unit="characters",
             )
+        if found := _NOT_TEXT.search(text):
+            raise InvalidRequest(
+                f"{where}: U+{ord(found.group()):04X} at position {found.start()} is a control "
+                "character or a lone surrogate, not text; remove it",
+                position=found.start(),
+            )
+    total = sum(len(text) for text in texts)
+    if total > limits.max_chars_per_request:
+        raise PayloadTooLarge(
+            f"text: {total} characters in one request; the limit is {limits.max_chars_per_request}",
+            limit=limits.max_chars_per_request,
+            actual=total,
+            unit="characters",
+        )
+
+
+def request_timeout(header: str | None, default_s: float, maximum_s: float) -> float:
+    """Seconds this request may take: ``X-Request-Timeout`` if sent (within the maximum)."""
+    if header is None:
+        return default_s
+    try:
+        seconds = float(header)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= maximum_s:  # also refuses nan and inf
+        raise InvalidRequest(
+            f"X-Request-Timeout: {header[:40]!r} is not a number of seconds in (0, {maximum_s:g}]",
+            limit=maximum_s,
+            unit="seconds",
+        )
+    return seconds

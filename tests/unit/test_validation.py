@@ -4,7 +4,7 @@ import pytest
 
 from deployments.errors import InvalidRequest, MalformedJSON, PayloadTooLarge
 from deployments.settings import RequestLimits
-from deployments.validation import describe_validation_errors, validate_request
+from deployments.validation import describe_validation_errors, request_timeout, validate_request
 
 LIMITS = RequestLimits(max_chars_per_text=20, max_texts_per_request=3)
 
@@ -72,3 +72,42 @@ def test_errors_survive_pickling_with_their_details():
     assert copy.to_body() == {
         "error": {"code": "payload_too_large", "message": "too big", "limit": 1, "actual": 2}
     }
+
+
+def test_the_characters_of_a_whole_request_are_limited_too():
+    limits = RequestLimits(max_chars_per_text=20, max_texts_per_request=3, max_chars_per_request=30)
+    with pytest.raises(PayloadTooLarge) as caught:
+        validate_request({"text": ["x" * 20, "y" * 11]}, limits)
+    assert caught.value.details == {"limit": 30, "actual": 31, "unit": "characters"}
+    assert "31 characters in one request; the limit is 30" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "code_point", "position"),
+    [("ab\x00c", "U+0000", 2), ("\x1b[31mred", "U+001B", 0), ("x\ud800y", "U+D800", 1)],
+)
+def test_control_characters_and_lone_surrogates_are_refused(text, code_point, position):
+    with pytest.raises(InvalidRequest) as caught:
+        validate_request({"text": text}, LIMITS)
+    assert caught.value.status_code == 422
+    assert f"{code_point} at position {position}" in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["tab\tand\nnew\r\nline", "emoji 😀", "مرحبا", "你好", "é\u200b"])
+def test_ordinary_unicode_and_whitespace_are_text(text):
+    assert validate_request({"text": text}, LIMITS).texts == [text]
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [(None, 30.0), ("5", 5.0), ("0.25", 0.25), ("300", 300.0)]
+)
+def test_request_timeout_comes_from_the_header_or_the_default(header, seconds):
+    assert request_timeout(header, 30.0, 300.0) == seconds
+
+
+@pytest.mark.parametrize("header", ["0", "-1", "301", "nan", "inf", "soon", ""])
+def test_a_bad_request_timeout_says_what_is_allowed(header):
+    with pytest.raises(InvalidRequest) as caught:
+        request_timeout(header, 30.0, 300.0)
+    assert "X-Request-Timeout" in caught.value.message
+    assert "(0, 300]" in caught.value.message
