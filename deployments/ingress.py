@@ -168,8 +168,8 @@ async def _all_gone(pending: list[_Pending]) -> None:
 # max_ongoing_requests >= max_batch_size, or Serve's default of 5 caps every batch at 5.
 @serve.deployment(
     ray_actor_options={"num_cpus": 0.25, "num_gpus": 0},
-    max_ongoing_requests=256,
-    max_queued_requests=512,
+    max_ongoing_requests=1024,
+    max_queued_requests=1024,
 )
 @serve.ingress(api)
 class TranslationIngress:

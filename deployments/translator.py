@@ -58,7 +58,8 @@ class Translator:
         self._settings = settings
 
     def _load(self, settings: TranslatorSettings) -> Seq2SeqTranslator:
-        device = resolve_device(settings.device, gpus_assigned=bool(ray.get_gpu_ids()))
+        gpus_assigned = settings.device == "auto" and bool(ray.get_gpu_ids())
+        device = resolve_device(settings.device, gpus_assigned=gpus_assigned)
         model = Seq2SeqTranslator(
             settings.model,
             device=device,

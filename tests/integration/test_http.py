@@ -5,23 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from checkpoints.phrasebook import load_phrasebook
 from deployments.text_rules import NARROW_NBSP as N
-from deployments.text_rules import postprocess_segment
+from tests.integration.client import FRENCH, PHRASES, error_of, served, translate
 
 pytestmark = pytest.mark.integration
-
-PHRASES = load_phrasebook()
-FRENCH = [p for p in PHRASES if p.target == "fr"]
-
-
-def served(phrase) -> str:
-    """What the service answers for a phrase: the phrasebook's line, typeset."""
-    return postprocess_segment(phrase.translation, phrase.target)
-
-
-def translate(http, base_url, payload, **kwargs):
-    return http.post(f"{base_url}/translate", json=payload, timeout=60, **kwargs)
 
 
 def test_hello_world(http, base_url):
@@ -105,12 +92,6 @@ def test_the_tutorials_client_works_unchanged(base_url):
 def test_query_route_takes_a_target_too(http, base_url):
     response = http.post(f"{base_url}/", params={"text": "Hello world!", "target": "de"})
     assert response.json() == "Hallo Welt!"
-
-
-def error_of(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    return response.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,38 @@
+"""What the integration tests send and check, shared by their modules."""
+
+from checkpoints.phrasebook import load_phrasebook
+from deployments.segmentation import split_segments
+from deployments.text_rules import postprocess_segment
+
+PHRASES = load_phrasebook()
+FRENCH = [p for p in PHRASES if p.target == "fr"]
+
+
+def served(phrase) -> str:
+    """What the service answers for a phrase: the phrasebook's line, typeset."""
+    return postprocess_segment(phrase.translation, phrase.target)
+
+
+def translate(http, base_url, payload, **kwargs):
+    return http.post(f"{base_url}/translate", json=payload, timeout=60, **kwargs)
+
+
+def error_of(response, status):
+    """The JSON error body of ``response``, which must have ``status``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()["error"]
+
+
+def separable_run(phrases):
+    """Phrases in order, skipping any the sentence splitter would keep with the one before (it
+    keeps "Excuse me. I am sorry." together: a missed split costs quality, never text)."""
+    run = [phrases[0]]
+    for phrase in phrases[1:]:
+        if len(split_segments(f"{run[-1].english} {phrase.english}").segments) == 2:
+            run.append(phrase)
+    return run
+
+
+# French phrases that, written one after the other, come back one sentence each.
+SEPARABLE = separable_run(FRENCH)

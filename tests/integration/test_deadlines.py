@@ -1,0 +1,112 @@
+"""Per-request deadlines: 504 when one passes, and expired work never reaches the model."""
+
+import asyncio
+import threading
+import time
+
+import aiohttp
+import pytest
+import requests
+
+from deployments.errors import DeadlineExceeded
+from tests.integration.client import FRENCH, error_of
+
+pytestmark = pytest.mark.integration
+
+# About 1,300 sentences: a few seconds of model time on the phrasebook checkpoint.
+BIG_REQUEST = {"text": [" ".join(p.english for p in FRENCH[k : k + 20]) for k in range(64)]}
+
+
+def texts_run(http, base_url) -> int:
+    """How many texts the model has translated so far."""
+    return http.get(f"{base_url}/info", timeout=30).json()["served"]["texts"]
+
+
+def keep_the_model_busy(http, base_url):
+    """Start a big request in the background, return once the model is working on it."""
+    calls = http.get(f"{base_url}/info", timeout=30).json()["served"]["model_calls"]
+    thread = threading.Thread(
+        target=requests.post, args=(f"{base_url}/translate",), kwargs={"json": BIG_REQUEST}
+    )
+    thread.start()
+    while http.get(f"{base_url}/info", timeout=30).json()["served"]["model_calls"] == calls:
+        time.sleep(0.05)
+    return thread
+
+
+def test_a_tiny_deadline_gets_a_504(http, base_url):
+    response = http.post(
+        f"{base_url}/translate",
+        json={"text": "Hello world!"},
+        headers={"X-Request-Timeout": "0.001"},
+        timeout=10,
+    )
+    error = error_of(response, 504)
+    assert error["code"] == "deadline_exceeded"
+    assert error["timeout_s"] == 0.001
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "1e9"])
+def test_a_bad_deadline_header_is_a_422_naming_the_allowed_range(http, base_url, value):
+    response = http.post(
+        f"{base_url}/translate",
+        json={"text": "Hello world!"},
+        headers={"X-Request-Timeout": value},
+        timeout=10,
+    )
+    assert "X-Request-Timeout" in error_of(response, 422)["message"]
+
+
+def test_a_generous_deadline_changes_nothing(http, base_url):
+    response = http.post(
+        f"{base_url}/?text=Hello%20world!", headers={"X-Request-Timeout": "120"}, timeout=60
+    )
+    assert response.status_code == 200
+
+
+def test_handle_callers_have_a_deadline_too(graph):
+    with pytest.raises(DeadlineExceeded):
+        graph.translate.remote("Hello world!", timeout_s=0.001).result()
+    assert graph.translate.remote("Hello world!", timeout_s=60).result()
+
+
+def test_requests_that_expire_in_the_queue_are_dropped_unrun(http, base_url):
+    before = texts_run(http, base_url)
+    busy = keep_the_model_busy(http, base_url)
+    started = time.monotonic()
+    responses = [
+        http.post(
+            f"{base_url}/translate",
+            json={"text": phrase.english},
+            headers={"X-Request-Timeout": "0.3"},
+            timeout=30,
+        )
+        for phrase in FRENCH[:5]
+    ]
+    waited = time.monotonic() - started
+    busy.join()
+    for response in responses:
+        assert error_of(response, 504)["code"] == "deadline_exceeded"
+    assert waited < 5 * 0.3 + 3  # each answered at its deadline, not when the model got to it
+    # Dropped before the model, wherever they were waiting (the Translator's queue, or Serve's
+    # router when cancelled before it assigned them): only the big request's texts ran.
+    assert texts_run(http, base_url) - before == len(BIG_REQUEST["text"])
+
+
+def test_work_whose_client_has_gone_is_dropped_unrun(http, base_url):
+    before = texts_run(http, base_url)
+    busy = keep_the_model_busy(http, base_url)
+
+    async def give_up_early():
+        timeout = aiohttp.ClientTimeout(total=0.3)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for phrase in FRENCH[5:10]:
+                with pytest.raises(asyncio.TimeoutError):
+                    async with session.post(
+                        f"{base_url}/translate", json={"text": phrase.english}
+                    ) as response:
+                        await response.read()
+
+    asyncio.run(give_up_early())
+    busy.join()
+    assert texts_run(http, base_url) - before == len(BIG_REQUEST["text"])

@@ -1,0 +1,73 @@
+"""A burst far past capacity: every request answered 200 or a fast 503 with Retry-After."""
+
+import asyncio
+import logging
+import time
+
+import aiohttp
+import pytest
+
+from tests.integration.client import SEPARABLE, served
+
+pytestmark = pytest.mark.integration
+logger = logging.getLogger(__name__)  # the figures: pytest --log-cli-level=INFO
+
+REQUESTS = 600
+TEXTS_PER_REQUEST = 4  # 2,400 texts (7,200 sentences) against an admission bound of 128 texts
+
+
+def request_texts(n: int) -> list[tuple[str, str]]:
+    """Four texts of three phrasebook sentences each, different for each request."""
+    texts = []
+    for k in range(TEXTS_PER_REQUEST):
+        start = (n * 7 + k * 3) % (len(SEPARABLE) - 3)
+        phrases = SEPARABLE[start : start + 3]
+        texts.append((" ".join(p.english for p in phrases), " ".join(served(p) for p in phrases)))
+    return texts
+
+
+async def burst(base_url: str) -> list[tuple[int, float, dict, dict, list[str]]]:
+    async def one(session, n):
+        texts = request_texts(n)
+        started = time.monotonic()
+        async with session.post(
+            f"{base_url}/translate", json={"text": [english for english, _ in texts]}
+        ) as response:
+            body = await response.json(content_type=None)
+            latency = time.monotonic() - started
+            return response.status, latency, dict(response.headers), body, [f for _, f in texts]
+
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        return await asyncio.gather(*(one(session, n) for n in range(REQUESTS)))
+
+
+def test_a_burst_past_capacity_is_answered_200_or_503_fast_then_service_recovers(http, base_url):
+    started = time.monotonic()
+    results = asyncio.run(burst(base_url))
+    elapsed = time.monotonic() - started
+    statuses = [status for status, *_ in results]
+    ok = [r for r in results if r[0] == 200]
+    refused = [r for r in results if r[0] == 503]
+    logger.info(
+        f"burst of {REQUESTS} x {TEXTS_PER_REQUEST} texts: {len(ok)} x 200, {len(refused)} x 503"
+        f" in {elapsed:.1f} s; slowest 200 {max((r[1] for r in ok), default=0):.1f} s,"
+        f" slowest 503 {max((r[1] for r in refused), default=0):.2f} s"
+    )
+    assert set(statuses) <= {200, 503}, sorted(set(statuses))
+    assert ok, "some requests must get through"
+    assert refused, "a burst at 19x capacity must be refused in part"
+    for _, _, _, body, expected in ok:
+        assert body["translation"] == expected  # nothing lost or swapped under load
+    for _, _, headers, body, _ in refused:
+        assert body["error"]["code"] in {"overloaded"}
+        assert int(headers["Retry-After"]) >= 1
+        assert body["error"]["retry_after_s"] == int(headers["Retry-After"])
+    # Bounded: everyone answered well inside the default 30 s deadline.
+    assert max(latency for _, latency, *_ in results) < 30
+    info = http.get(f"{base_url}/info", timeout=10).json()
+    assert info["admission"]["pending_texts"] == 0  # every admitted text was released
+    assert info["admission"]["refused_requests"] >= len(refused)
+    response = http.post(f"{base_url}/translate", json={"text": "Hello world!"}, timeout=30)
+    assert response.status_code == 200

@@ -1,0 +1,69 @@
+"""The Translator's own logic on the real phrasebook checkpoint, without Ray: long text is cut
+to fit the model, expired work is dropped unrun."""
+
+import time
+
+import pytest
+
+from deployments.errors import DeadlineExceeded
+from deployments.messages import TextItem
+from deployments.segmentation import SegmentedText
+from deployments.translator import Translator
+
+
+@pytest.fixture(scope="module")
+def translator(phrasebook_checkpoint):
+    replica = Translator.func_or_class()  # the class under @serve.deployment
+    replica.reconfigure({"model": str(phrasebook_checkpoint), "device": "cpu", "torch_threads": 2})
+    return replica
+
+
+@pytest.fixture
+def model_inputs(translator, monkeypatch):
+    """The input ids of every row the model is asked to translate."""
+    rows = []
+    model = translator._model
+    original = model.translate_encoded
+
+    def spy(input_ids, target):
+        rows.extend(input_ids)
+        return original(input_ids, target)
+
+    monkeypatch.setattr(model, "translate_encoded", spy)
+    return rows
+
+
+def test_a_sentence_longer_than_the_model_reads_reaches_it_in_pieces_that_fit(
+    translator, model_inputs
+):
+    words = " ".join(["station"] * 600)  # about 1,200 tokens, the model reads 512
+    (outcome,) = translator._translate_items([TextItem(words, "fr")])
+    assert isinstance(outcome, SegmentedText)
+    limit = translator._model.max_input_tokens
+    assert len(model_inputs) >= 3
+    assert all(len(row) <= limit for row in model_inputs)
+    # Every word reached the model: the pieces' tokens add up to the whole (less the prefix
+    # and end-of-sequence each piece adds).
+    pieces = translator._model.tokenizer.batch_decode(model_inputs, skip_special_tokens=True)
+    prefix = translator._model.targets["fr"].prefix
+    assert sum(piece.removeprefix(prefix).split().count("station") for piece in pieces) == 600
+    assert len(outcome.segments) == len(model_inputs)
+    assert outcome.gaps == ("",) + (" ",) * (len(model_inputs) - 1) + ("",)
+
+
+def test_every_sentence_of_a_paragraph_is_its_own_model_row(translator, model_inputs):
+    (outcome,) = translator._translate_items([TextItem("Hello world! Where is the station?", "fr")])
+    assert len(model_inputs) == 2
+    assert outcome.gaps == ("", " ", "")
+
+
+def test_expired_items_are_dropped_before_the_model_runs(translator, model_inputs):
+    past, future = time.time() - 1, time.time() + 60
+    outcomes = translator._translate_items(
+        [TextItem("Hello world!", "fr", deadline=past), TextItem("Thank you.", "fr", future)]
+    )
+    assert isinstance(outcomes[0], DeadlineExceeded)
+    assert outcomes[0].status_code == 504
+    assert isinstance(outcomes[1], SegmentedText)
+    assert len(model_inputs) == 1
+    assert translator.describe()["served"]["dropped_expired"] >= 1
