@@ -112,9 +112,12 @@ class _RequireApiKey:
 
     def __init__(self, app) -> None:
         self.app = app
+        # Starlette builds its middleware on the first request, inside the replica: the keys
+        # come from the replica's environment (runtime_env, a mounted secret), not the config.
+        self.keys = load_api_keys()
 
     async def __call__(self, scope, receive, send) -> None:
-        keys = getattr(api.state, "api_keys", ())
+        keys = self.keys
         if keys and scope["type"] == "http":
             path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
             if path not in PUBLIC_PATHS:
@@ -178,8 +181,6 @@ class TranslationIngress:
         self._postprocessor = postprocessor
         self._settings = IngressSettings()
         self._admission = AdmissionControl(self._settings.max_pending_texts)
-        # From this replica's environment, never from user_config (see deployments/auth.py).
-        api.state.api_keys = load_api_keys()
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         self._settings = IngressSettings.model_validate(user_config)

@@ -1,0 +1,75 @@
+"""Optional API keys, from a mounted file: every route but /health needs the bearer key."""
+
+import copy
+import secrets
+import time
+
+import pytest
+
+from graph.deploy import deploy, deployment_of
+from tests.integration.client import error_of
+
+pytestmark = pytest.mark.integration
+
+KEY = secrets.token_urlsafe(24)
+ROTATED_IN = secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="module")
+def secured(graph, graph_config, base_url, http, tmp_path_factory):
+    """A second copy of the graph at /secured whose ingress reads keys from a secret file."""
+    key_file = tmp_path_factory.mktemp("secret") / "api-keys"
+    key_file.write_text(f"# mounted secret\n{KEY}\n{ROTATED_IN}\n")
+    app = copy.deepcopy(graph_config["applications"][0])
+    app.update(name="secured", route_prefix="/secured")
+    config = copy.deepcopy(graph_config)
+    config["applications"].append(app)
+    ingress = deployment_of(config, "TranslationIngress", app="secured")
+    ingress["ray_actor_options"]["runtime_env"] = {
+        "env_vars": {"TRANSLATION_API_KEYS_FILE": str(key_file)}
+    }
+    deployment_of(config, "Translator", app="secured")["ray_actor_options"]["num_cpus"] = 0.5
+    deploy(config, wait_for=("translation", "secured"))
+    deadline = time.monotonic() + 60
+    while http.get(f"{base_url}/secured/health").status_code != 200:
+        assert time.monotonic() < deadline, "the secured app never became healthy"
+        time.sleep(0.5)
+    yield f"{base_url}/secured"
+    deploy(graph_config)
+
+
+def bearer(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.mark.parametrize("key", [KEY, ROTATED_IN])
+def test_a_configured_key_may_translate(http, secured, key):
+    response = http.post(
+        f"{secured}/translate", json={"text": "Hello world!"}, headers=bearer(key), timeout=60
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, bearer("wrong"), bearer(KEY[:-1]), {"Authorization": KEY}, {"Authorization": "Basic x"}],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/translate"), ("post", "/?text=Hi"), ("get", "/info"), ("get", "/openapi.json")],
+)
+def test_every_route_but_health_needs_the_key(http, secured, headers, method, path):
+    response = getattr(http, method)(
+        f"{secured}{path}", json={"text": "Hi"}, headers=headers, timeout=60
+    )
+    error = error_of(response, 401)
+    assert error["code"] == "unauthorized"
+    assert KEY not in response.text
+
+
+def test_health_stays_open_for_probes(http, secured):
+    assert http.get(f"{secured}/health", timeout=10).status_code == 200
+
+
+def test_the_unsecured_app_beside_it_is_unaffected(http, base_url, secured):
+    assert http.post(f"{base_url}/translate", json={"text": "Hi"}, timeout=60).status_code == 200
