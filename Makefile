@@ -6,7 +6,7 @@ CHECKPOINT := build/phrasebook-t5
 # Ray 2.60 requires token auth on the dashboard that `serve status/deploy` talk to.
 export RAY_AUTH_MODE ?= token
 
-.PHONY: run test test-unit lint checkpoint clean
+.PHONY: run test test-unit lint checkpoint clean kuberay
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-unit: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# configs/kuberay/rayservice-{cpu,gpu}.yaml from configs/{cpu,gpu}.yaml (a test fails on drift).
+kuberay: $(BIN)/.installed
+	$(BIN)/python -m graph.kuberay
 
 clean:
 	rm -rf build

@@ -12,7 +12,12 @@ from pathlib import Path
 import yaml
 from ray import serve
 from ray.serve.context import _get_global_client
-from ray.serve.schema import ApplicationStatus, ServeDeploySchema
+from ray.serve.schema import (
+    ApplicationStatus,
+    ReplicaDetails,
+    ServeDeploySchema,
+    ServeInstanceDetails,
+)
 
 from graph.app import APP_NAME
 
@@ -51,3 +56,13 @@ def deploy(config: dict, wait_for: tuple[str, ...] = (APP_NAME,), timeout_s: flo
             return
         time.sleep(0.5)
     raise TimeoutError(f"{wait_for} not RUNNING after {timeout_s} s: {serve.status()}")
+
+
+def replicas(app: str = APP_NAME) -> dict[str, list[ReplicaDetails]]:
+    """Each deployment's live replicas (id, node, actor, start time), as ``serve status -v``.
+
+    Read from the Serve controller, so it needs no dashboard.
+    """
+    details = ServeInstanceDetails(**_get_global_client().get_serve_details())
+    deployments = details.applications[app].deployments
+    return {name: list(deployment.replicas) for name, deployment in deployments.items()}

@@ -5,3 +5,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 PHRASEBOOK_CHECKPOINT = ROOT / "build" / "phrasebook-t5"
+# Beside the checkout (the repository's parent holds shared/): reference material that is not
+# part of the repository. Tests that need it skip, saying so, where it is absent.
+SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
+RAYSERVICE_CRD = SHARED_REFERENCE / "kuberay" / "ray.io_rayservices.yaml"

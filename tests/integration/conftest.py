@@ -1,7 +1,8 @@
-"""One real Serve instance per session, deployed from the shipped configs/local.yaml.
+"""One real Serve instance for this package, deployed from the shipped configs/local.yaml.
 
 The config goes to the Serve controller as `serve deploy` sends it, so the tests exercise the
-file a user runs (sizing, user_config, import path).
+file a user runs (sizing, user_config, import path). Package-scoped, so it is shut down before
+tests/slow/ starts clusters of its own (one process holds one Ray connection at a time).
 """
 
 import os
@@ -19,12 +20,12 @@ from graph.deploy import deploy, load_config
 PORT = int(os.environ.get("TEST_SERVE_PORT", "8123"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def graph_config(phrasebook_checkpoint) -> dict:
     return load_config("local", model=str(phrasebook_checkpoint), port=PORT)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def graph(graph_config):
     ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
@@ -34,12 +35,12 @@ def graph(graph_config):
     ray.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def base_url(graph) -> str:
     return f"http://127.0.0.1:{PORT}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def http(base_url):
     with requests.Session() as session:
         yield session

@@ -1,0 +1,103 @@
+"""Two Ray nodes: the Translator pinned to one by a custom resource, ingress and postprocessor on
+the other, and requests crossing between them (the GPU manifest's layout, on one machine)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import ray
+import requests
+from ray import serve
+from ray.cluster_utils import Cluster
+
+from graph.app import APP_NAME
+from graph.deploy import deploy, deployment_of, replicas
+from tests.slow.conftest import FRENCH, SLOW_PORT, no_ray_yet, served, start_serve, stop_serve
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PORT = SLOW_PORT
+MODEL_NODE = "model_node"  # only the worker node has it: the Translator asks for it
+FRONTEND = "frontend"  # only the head has it: the ingress and postprocessor ask for it
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    no_ray_yet()
+    with pytest.MonkeyPatch.context() as patch:
+        # Cluster() records its address in /tmp/ray as "the current cluster", where a plain
+        # `ray.init()` or `serve status` of anyone else on this machine would then connect.
+        patch.setattr(ray._private.utils, "write_ray_address", lambda *args, **kwargs: None)
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 2, "resources": {FRONTEND: 2}, "include_dashboard": False},
+        )
+    worker = cluster.add_node(num_cpus=2, resources={MODEL_NODE: 1})
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
+        yield cluster, worker
+    finally:
+        stop_serve()
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pinned_graph(cluster, local_config):
+    config = local_config(PORT)
+    pins = {"Translator": MODEL_NODE, "TranslationIngress": FRONTEND, "Postprocessor": FRONTEND}
+    for name, resource in pins.items():
+        options = deployment_of(config, name)["ray_actor_options"]
+        options["resources"] = {resource: 1}
+    start_serve(PORT)
+    deploy(config, timeout_s=300)
+    return config
+
+
+@pytest.fixture(scope="module")
+def base_url(pinned_graph) -> str:
+    return f"http://127.0.0.1:{PORT}"
+
+
+def test_the_translator_runs_on_the_model_node_and_the_rest_on_the_head(cluster, pinned_graph):
+    head, worker = cluster[0].head_node, cluster[1]
+    alive = {node["NodeID"]: node["Resources"] for node in ray.nodes() if node["Alive"]}
+    assert set(alive) == {head.node_id, worker.node_id}
+    placed = {name: {r.node_id for r in found} for name, found in replicas().items()}
+    assert placed == {
+        "Translator": {worker.node_id},
+        "TranslationIngress": {head.node_id},
+        "Postprocessor": {head.node_id},
+    }
+    assert MODEL_NODE in alive[worker.node_id] and FRONTEND not in alive[worker.node_id]
+
+
+def test_requests_cross_the_nodes(base_url):
+    with requests.Session() as http:
+        assert http.get(f"{base_url}/health", timeout=30).status_code == 200
+        before = http.get(f"{base_url}/info", timeout=30).json()["served"]["texts"]
+        chunk = FRENCH[:40]
+        response = http.post(
+            f"{base_url}/translate", json={"text": [p.english for p in chunk]}, timeout=120
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["translation"] == [served(p) for p in chunk]
+
+        def one(phrase):
+            answer = requests.post(
+                f"{base_url}/translate", json={"text": phrase.english}, timeout=120
+            )
+            return answer.status_code, answer.json()
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(one, FRENCH[40:72]))
+        assert answers == [(200, {"translation": served(p)}) for p in FRENCH[40:72]]
+        # The Translator on the other node did the work: its own count went up by every text.
+        after = http.get(f"{base_url}/info", timeout=30).json()["served"]["texts"]
+        assert after - before == 40 + 32
+
+
+def test_a_handle_call_crosses_the_nodes(pinned_graph):
+    handle = serve.get_app_handle(APP_NAME)
+    assert handle.translate.remote("Where is the station?").result(timeout_s=120) == (
+        served(next(p for p in FRENCH if p.english == "Where is the station?"))
+    )
