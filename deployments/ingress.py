@@ -252,9 +252,13 @@ class TranslationIngress:
         return {
             **model,
             "limits": settings.limits.model_dump(),
+            # Both stages' knobs: the ingress's @serve.batch and the Translator's scheduler.
             "batching": {
-                "max_batch_size": settings.max_batch_size,
-                "batch_wait_timeout_s": settings.batch_wait_timeout_s,
+                "ingress": {
+                    "max_batch_size": settings.max_batch_size,
+                    "batch_wait_timeout_s": settings.batch_wait_timeout_s,
+                },
+                "translator": model["batching"],
             },
             "deadlines": {
                 "request_timeout_s": settings.request_timeout_s,

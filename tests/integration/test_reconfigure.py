@@ -30,12 +30,12 @@ def test_batching_and_decoding_change_without_a_restart(graph, graph_config, htt
     try:
         deploy(changed)
         info = http.get(f"{base_url}/info").json()
-        assert info["batching"] == {"max_batch_size": 8, "batch_wait_timeout_s": 0.002}
+        assert info["batching"]["ingress"] == {"max_batch_size": 8, "batch_wait_timeout_s": 0.002}
         assert info["targets"]["fr"]["max_length"] == 40
         assert live_replicas() == before
         answer = http.post(f"{base_url}/translate", json={"text": "Yes."}).json()
         assert answer == {"translation": "Oui."}
     finally:
         deploy(graph_config)
-    assert http.get(f"{base_url}/info").json()["batching"]["max_batch_size"] == 32
+    assert http.get(f"{base_url}/info").json()["batching"]["ingress"]["max_batch_size"] == 32
     assert live_replicas() == before

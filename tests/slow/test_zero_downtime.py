@@ -7,9 +7,7 @@ import time
 import pytest
 import ray
 import requests
-from ray import serve
 
-from graph.app import APP_NAME
 from graph.deploy import deploy, deployment_of, replicas
 from tests.slow.conftest import (
     FRENCH,
@@ -56,11 +54,9 @@ def changed(config: dict) -> dict:
 def settings_in_effect(http, base_url) -> tuple[int, int, int]:
     """(ingress max_batch_size, Translator max_batch_size, num_beams for fr) as served now."""
     info = http.get(f"{base_url}/info", timeout=30).json()
-    translator = serve.get_deployment_handle("Translator", APP_NAME)
-    batching = translator.describe.remote().result(timeout_s=30)["batching"]
     return (
-        info["batching"]["max_batch_size"],
-        batching["max_batch_size"],
+        info["batching"]["ingress"]["max_batch_size"],
+        info["batching"]["translator"]["max_batch_size"],
         info["targets"]["fr"]["num_beams"],
     )
 
