@@ -46,6 +46,8 @@ class SchedulerStats:
     busy_s: float
     # Items whose caller had gone (its call cancelled) before the model reached them.
     dropped_items: int
+    # Items waiting for the model now.
+    queued_items: int
 
 
 # How many recent calls' peaks set the expected count: long enough to bridge the alternation of
@@ -103,7 +105,12 @@ class BatchScheduler(Generic[Item, Result]):
 
     def stats(self) -> SchedulerStats:
         return SchedulerStats(
-            self.calls, self.items, self._expected(), self.busy_s, self.dropped_items
+            self.calls,
+            self.items,
+            self._expected(),
+            self.busy_s,
+            self.dropped_items,
+            self._queued_items(),
         )
 
     def _expected(self) -> int:

@@ -88,6 +88,7 @@ class Translator:
             "served": {
                 "model_calls": stats.calls,
                 "texts": stats.items,
+                "queued_texts": stats.queued_items,
                 "mean_texts_per_call": stats.items / stats.calls if stats.calls else None,
                 "model_busy_s": round(stats.busy_s, 3),
                 "padding_waste": padding_waste(self._real_tokens, self._padded_tokens),

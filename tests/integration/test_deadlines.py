@@ -23,14 +23,15 @@ def texts_run(http, base_url) -> int:
 
 
 def keep_the_model_busy(http, base_url):
-    """Start a big request in the background, return once the model is working on it."""
-    calls = http.get(f"{base_url}/info", timeout=30).json()["served"]["model_calls"]
+    """Start a big request in the background; return once the model is working on it with a
+    full batch (32 texts, 640 sentences: seconds of work) still queued behind it, so whatever
+    comes next waits at least that long, and cannot be merged into the next call."""
     thread = threading.Thread(
         target=requests.post, args=(f"{base_url}/translate",), kwargs={"json": BIG_REQUEST}
     )
     thread.start()
-    while http.get(f"{base_url}/info", timeout=30).json()["served"]["model_calls"] == calls:
-        time.sleep(0.05)
+    while http.get(f"{base_url}/info", timeout=30).json()["served"]["queued_texts"] < 32:
+        time.sleep(0.02)
     return thread
 
 
