@@ -168,7 +168,9 @@ async def _all_gone(pending: list[_Pending]) -> None:
 
 # Serve pickles the class when the decorator runs, with the module globals defined so far:
 # everything the methods use must be defined above this line.
-# max_ongoing_requests >= max_batch_size, or Serve's default of 5 caps every batch at 5.
+# max_ongoing_requests far above max_batch_size (Serve's default of 5 would cap every batch at
+# 5) and above the admission bound, so requests reach the ingress instead of waiting unseen in
+# the proxy's queue.
 @serve.deployment(
     ray_actor_options={"num_cpus": 0.25, "num_gpus": 0},
     max_ongoing_requests=1024,
@@ -299,9 +301,10 @@ class TranslationIngress:
                     p.gone.set()
         for index, outcome in enumerate(outcomes):
             if isinstance(outcome, TranslationServiceError):
-                if not isinstance(request.text, str):
-                    outcome.details.setdefault("index", index)
-                raise outcome
+                if isinstance(request.text, str):
+                    raise outcome
+                # A copy: one error object may stand for every text of a batch.
+                raise type(outcome)(outcome.message, **{"index": index, **outcome.details})
         return outcomes[0] if isinstance(request.text, str) else list(outcomes)
 
     # Several batches in flight, so that they queue (and merge) at the Translator, which runs
