@@ -21,8 +21,11 @@ $(CHECKPOINT)/model.safetensors: $(BIN)/.installed checkpoints/phrasebook.tsv ch
 
 checkpoint: $(CHECKPOINT)/model.safetensors
 
+# `serve run configs/local.yaml`, on a local Ray whose Prometheus endpoint is fixed at
+# http://127.0.0.1:$(METRICS_PORT)/metrics (graph/run.py).
+METRICS_PORT ?= 8080
 run: checkpoint
-	$(BIN)/serve run configs/local.yaml
+	METRICS_PORT=$(METRICS_PORT) $(BIN)/python -m graph.run configs/local.yaml
 
 test: checkpoint
 	$(BIN)/pytest

@@ -21,8 +21,9 @@ from deployments.errors import Unauthorized
 
 KEYS_VARIABLE = "TRANSLATION_API_KEYS"
 KEYS_FILE_VARIABLE = "TRANSLATION_API_KEYS_FILE"
-# Routes anyone may call: load balancers and Kubernetes probes carry no key.
-PUBLIC_PATHS = frozenset({"/health"})
+# Routes anyone may call: load balancers and Kubernetes probes carry no key, and LibreTranslate
+# clients read /languages (what /health already tells) before they have one.
+PUBLIC_PATHS = frozenset({"/health", "/languages"})
 
 
 def load_api_keys(environ: Mapping[str, str] = os.environ) -> tuple[bytes, ...]:
@@ -37,13 +38,19 @@ def load_api_keys(environ: Mapping[str, str] = os.environ) -> tuple[bytes, ...]:
 def check_authorization(header: str | None, keys: tuple[bytes, ...]) -> None:
     """Raise Unauthorized unless ``header`` is ``Bearer <one of keys>``."""
     scheme, _, presented = (header or "").partition(" ")
-    presented_key = presented.strip().encode()
+    if scheme.lower() != "bearer" or not is_valid_key(presented.strip(), keys):
+        raise Unauthorized(
+            "this service needs an API key: send the header 'Authorization: Bearer <key>'"
+        )
+
+
+def is_valid_key(presented: str | None, keys: tuple[bytes, ...]) -> bool:
+    """Whether ``presented`` is one of ``keys`` (LibreTranslate clients send ``api_key`` in
+    the body; ``check_authorization`` reads the header)."""
+    presented_key = (presented or "").encode()
     # Compare with every key, without stopping at a match, so timing says nothing about which
     # key (or how much of one) matched.
     matched = False
     for key in keys:
         matched |= hmac.compare_digest(presented_key, key)
-    if scheme.lower() != "bearer" or not matched:
-        raise Unauthorized(
-            "this service needs an API key: send the header 'Authorization: Bearer <key>'"
-        )
+    return matched and bool(presented_key)

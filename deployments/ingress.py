@@ -5,7 +5,9 @@ It holds no model, only two handles. Every text of every request goes through on
 Translator's answer on to the postprocessor. Around that: API keys, a bound on the texts in
 flight (503 + Retry-After past it), a deadline per request (504 when it passes; the Translator
 drops expired texts unrun), one retry when a replica dies under a batch (translation is
-idempotent), and a JSON error body for every failure.
+idempotent), and a JSON error body for every failure. ``POST /translate`` also speaks
+LibreTranslate's API (deployments/libretranslate.py). Every HTTP response gets timing headers,
+and every request is counted in the metrics (deployments/metrics.py).
 """
 
 import asyncio
@@ -20,24 +22,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
 from ray.exceptions import RayActorError
+from ray.serve.context import _get_serve_request_context
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle, DeploymentResponse
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
+from deployments import libretranslate
 from deployments.admission import AdmissionControl
-from deployments.auth import PUBLIC_PATHS, check_authorization, load_api_keys
+from deployments.auth import PUBLIC_PATHS, check_authorization, is_valid_key, load_api_keys
 from deployments.errors import (
     DeadlineExceeded,
+    InvalidRequest,
     MalformedJSON,
     Overloaded,
     ServiceNotReady,
     TemporarilyUnavailable,
     TranslationFailed,
     TranslationServiceError,
+    Unauthorized,
 )
 from deployments.messages import FinalOutcome, TextItem
+from deployments.metrics import Metrics
+from deployments.observability import (
+    NO_TARGET,
+    REPLACED_ID_HEADER,
+    REQUEST_ID_HEADER,
+    critical_timing,
+    request_id_or_new,
+    target_tag,
+    timing_headers,
+)
 from deployments.schemas import (
+    ErrorResponse,
     HealthResponse,
     TranslateRequest,
     TranslateResponse,
@@ -45,7 +62,6 @@ from deployments.schemas import (
 )
 from deployments.settings import IngressSettings
 from deployments.validation import (
-    check_content,
     describe_validation_errors,
     request_timeout,
     validate_request,
@@ -69,8 +85,40 @@ TimeoutHeader = Annotated[
 ]
 
 
+# Where the ingress keeps what it learns about a request, for its timing headers and metrics.
+TRACE_KEY = "translation.trace"
+
+
+class _Trace:
+    """One request as the ingress sees it: its id, and what the metrics and headers report."""
+
+    __slots__ = ("api", "code", "model_s", "queue_s", "request_id", "target")
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.api = "native"  # or "libretranslate"
+        self.target = NO_TARGET  # a bounded metric tag, see observability.target_tag
+        self.code: str | None = None  # the error code, when the answer is an error
+        self.queue_s: float | None = None
+        self.model_s: float | None = None
+
+
+def _trace_of(request: Request) -> _Trace:
+    trace = request.scope.get(TRACE_KEY)
+    if trace is None:  # not through _Observe (tests calling the app directly)
+        trace = request.scope[TRACE_KEY] = _Trace(request_id_or_new(None)[0])
+    return trace
+
+
+def _note_error(request: Request, code: str) -> None:
+    trace = request.scope.get(TRACE_KEY)
+    if trace is not None:
+        trace.code = code
+
+
 @api.exception_handler(TranslationServiceError)
-async def _service_error(_: Request, error: TranslationServiceError) -> JSONResponse:
+async def _service_error(request: Request, error: TranslationServiceError) -> JSONResponse:
+    _note_error(request, error.code)
     return JSONResponse(error.to_body(), status_code=error.status_code, headers=error.headers())
 
 
@@ -81,6 +129,7 @@ async def _schema_error(request: Request, error: RequestValidationError) -> JSON
     except TranslationServiceError as malformed:
         return await _service_error(request, malformed)
     body = {"error": {"code": "invalid_request", "message": message, "errors": details}}
+    _note_error(request, "invalid_request")
     return JSONResponse(body, status_code=422)
 
 
@@ -91,6 +140,7 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         malformed = MalformedJSON("the request body is not valid UTF-8 JSON")
         return await _service_error(request, malformed)
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    _note_error(request, code)
     body = {
         "error": {"code": code, "message": f"{request.method} {request.url.path}: {error.detail}"}
     }
@@ -104,8 +154,18 @@ async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=500)
 
 
+def _path(scope) -> str:
+    return scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+
+
+# A LibreTranslate body is read whole to find its api_key; past this, it is not looked at.
+_MAX_KEYED_BODY_BYTES = 1 << 20
+
+
 class _RequireApiKey:
-    """With API keys configured, every route but /health needs ``Authorization: Bearer <key>``.
+    """With API keys configured, every route but /health and /languages needs
+    ``Authorization: Bearer <key>``, or (LibreTranslate's way) ``api_key`` in a LibreTranslate
+    body sent to ``POST /translate`` without that header.
 
     Plain ASGI rather than ``@api.middleware``: it runs on every request, and Starlette's
     BaseHTTPMiddleware adds a task and a stream per request."""
@@ -118,18 +178,216 @@ class _RequireApiKey:
 
     async def __call__(self, scope, receive, send) -> None:
         keys = self.keys
-        if keys and scope["type"] == "http":
-            path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
-            if path not in PUBLIC_PATHS:
-                try:
-                    check_authorization(Headers(scope=scope).get("authorization"), keys)
-                except TranslationServiceError as refused:
-                    response = JSONResponse(refused.to_body(), status_code=refused.status_code)
-                    return await response(scope, receive, send)
+        if keys and scope["type"] == "http" and (path := _path(scope)) not in PUBLIC_PATHS:
+            headers = Headers(scope=scope)
+            authorization = headers.get("authorization")
+            if authorization is None and path == "/translate" and scope["method"] == "POST":
+                body = await _read_whole(receive, _MAX_KEYED_BODY_BYTES)
+                receive = _replay(body, receive)
+                libre, key = libretranslate.api_key_in(body or b"", headers.get("content-type"))
+                if libre:
+                    if is_valid_key(key, keys):
+                        return await self.app(scope, receive, send)
+                    return await self._refuse_libre(scope, receive, send, key)
+            try:
+                check_authorization(authorization, keys)
+            except TranslationServiceError as refused:
+                _note_scope_error(scope, refused.code)
+                response = JSONResponse(refused.to_body(), status_code=refused.status_code)
+                return await response(scope, receive, send)
         await self.app(scope, receive, send)
 
+    @staticmethod
+    async def _refuse_libre(scope, receive, send, key: str | None) -> None:
+        message = (
+            "Invalid API key" if key else "Please contact the server operator to get an API key"
+        )
+        status, body, _ = libretranslate.error_answer(Unauthorized(message))
+        _note_scope_error(scope, Unauthorized.code, api="libretranslate")
+        await JSONResponse(body, status_code=status)(scope, receive, send)
+
+
+def _note_scope_error(scope, code: str, api: str | None = None) -> None:
+    trace = scope.get(TRACE_KEY)
+    if trace is not None:
+        trace.code = code
+        if api:
+            trace.api = api
+
+
+async def _read_whole(receive, limit: int) -> bytes | None:
+    """The request body, or None past ``limit`` bytes (or if the client went away)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes | None, receive):
+    """A ``receive`` that gives the app the body already read, then waits on the real one
+    (which says when the client disconnects)."""
+    sent = False
+
+    async def replaying():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body or b"", "more_body": False}
+        return await receive()
+
+    return replaying
+
+
+# Route tags for the metrics: the app's routes, and "other" for anything a client made up.
+_ROUTES = frozenset({"/translate", "/", "/languages", "/health", "/info", "/docs", "/openapi.json"})
+
+
+class _Observe:
+    """Outermost: the request's id, timing headers on every response, request metrics.
+
+    Serve's proxy has put the caller's ``X-Request-ID`` (or a new UUID) in the headers and
+    echoes it on the response; an id the graph cannot use (see observability.py) is replaced
+    here, and the replacement sent back in ``X-Request-ID-Replaced-By``."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.metrics = Metrics(
+            "translation_requests",
+            "translation_request_seconds",
+            "translation_errors",
+        )
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        caller_id = None
+        for name, value in scope["headers"]:
+            if name == _REQUEST_ID_HEADER:
+                caller_id = value.decode("latin-1")
+                break
+        request_id, replaced = request_id_or_new(caller_id)
+        trace = scope[TRACE_KEY] = _Trace(request_id)
+        status = 500
+
+        async def send_with_timing(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers += timing_headers(
+                    time.perf_counter() - started, trace.queue_s, trace.model_s
+                )
+                if replaced:
+                    headers.append((_REPLACED_ID_HEADER, request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_timing)
+        except asyncio.CancelledError:
+            status = 499  # the client went away before the answer (nginx's code for it)
+            raise
+        finally:
+            self._record(_path(scope), trace, status, time.perf_counter() - started)
+
+    def _record(self, path: str, trace: _Trace, status: int, seconds: float) -> None:
+        route = path if path in _ROUTES else "other"
+        tags = {"route": route, "api": trace.api, "target": trace.target}
+        self.metrics.requests.inc(tags={**tags, "status": str(status)})
+        self.metrics.request_seconds.observe(seconds, tags=tags)
+        if status >= 400:
+            code = trace.code or f"http_{status}"
+            self.metrics.errors.inc(tags={"target": trace.target, "code": code, "stage": "ingress"})
+
+
+_REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
+_REPLACED_ID_HEADER = REPLACED_ID_HEADER.encode()
 
 api.add_middleware(_RequireApiKey)
+api.add_middleware(_Observe)  # added last, so outermost: it sees every answer, 401s included
+
+
+async def _read_payload(request: Request) -> tuple[Any, bool]:
+    """The body of ``POST /translate``: (JSON value or form fields, whether it was a form)."""
+    content_type = request.headers.get("content-type")
+    if libretranslate.is_form(content_type):
+        return libretranslate.parse_form(await request.body()), True
+    if libretranslate.is_json(content_type):
+        return libretranslate.parse_json(await request.body()), False
+    raise InvalidRequest(
+        f"body: content-type {content_type[:60]!r} is not supported; send JSON "
+        f"(application/json) or a LibreTranslate form ({libretranslate.FORM_CONTENT_TYPE})"
+    )
+
+
+def _schema(model) -> dict[str, Any]:
+    return model.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+# POST /translate reads its body itself (two shapes, JSON or form): describe both for OpenAPI.
+_TRANSLATE_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _schema(TranslateRequest),
+                        _schema(libretranslate.LibreTranslateRequest),
+                    ]
+                }
+            },
+            libretranslate.FORM_CONTENT_TYPE: {
+                "schema": _schema(libretranslate.LibreTranslateRequest)
+            },
+        },
+    }
+}
+
+
+def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: each status answers our error body, or LibreTranslate's for its requests."""
+    either = {"oneOf": [_schema(ErrorResponse), _schema(libretranslate.LibreTranslateError)]}
+    answers: dict[int | str, dict[str, Any]] = {
+        status: {"content": {"application/json": {"schema": either}}} for status in statuses
+    }
+    answers[200] = {
+        "description": "Our shape for our request, LibreTranslate's for LibreTranslate's.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _schema(TranslateResponse),
+                        _schema(libretranslate.LibreTranslateResponse),
+                    ]
+                }
+            }
+        },
+    }
+    return answers
+
+
+def _node_metrics_port() -> int | None:
+    """The Prometheus port of the Ray node this replica runs on (each node exports its own)."""
+    try:
+        import ray
+
+        node_id = ray.get_runtime_context().get_node_id()
+        for node in ray.nodes():
+            if node.get("NodeID") == node_id:
+                return node.get("MetricsExportPort")
+    except Exception:  # not in a cluster (unit tests), or the GCS is slow to answer
+        logger.warning("could not learn this node's metrics port", exc_info=True)
+    return None
 
 
 @dataclass(eq=False)
@@ -183,6 +441,10 @@ class TranslationIngress:
         self._postprocessor = postprocessor
         self._settings = IngressSettings()
         self._admission = AdmissionControl(self._settings.max_pending_texts)
+        # Targets seen to work (from /health, /info, /languages, answers): metric tags only.
+        self._known_targets: set[str] = set()
+        self._refusals = Metrics("translation_admission_refusals").admission_refusals
+        self._metrics_port = _node_metrics_port()
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         self._settings = IngressSettings.model_validate(user_config)
@@ -196,28 +458,77 @@ class TranslationIngress:
     ) -> str | list[str]:
         request = validate_request({"text": text, "target": target}, self._settings.limits)
         timeout = self._timeout(None if timeout_s is None else str(timeout_s))
-        return await self._translate(request, timeout)
+        # Serve's request context has the caller's request id (or a new one) here too.
+        trace = _Trace(request_id_or_new(_get_serve_request_context().request_id)[0])
+        return await self._translate(request, timeout, trace)
 
     @api.post(
         "/translate",
-        response_model=TranslateResponse,
-        responses=error_responses(400, 401, 413, 422, 500, 503, 504),
+        responses=_answers(400, 401, 403, 413, 422, 429, 500, 503, 504),
+        openapi_extra=_TRANSLATE_OPENAPI,
     )
     async def post_translate(
-        self, request: TranslateRequest, x_request_timeout: TimeoutHeader = None
-    ) -> TranslateResponse:
-        """Translate one text or a list of texts."""
-        check_content(request, self._settings.limits)
+        self, request: Request, x_request_timeout: TimeoutHeader = None
+    ) -> JSONResponse:
+        """Translate one text or a list of texts.
+
+        Ours: ``{"text": str | [str], "target": "fr"}`` answers ``{"translation": ...}``.
+        LibreTranslate's (JSON or form): ``{"q": str | [str], "source": "en", "target": "fr"}``
+        answers ``{"translatedText": ...}``, errors as ``{"error": "..."}``.
+        """
+        trace = _trace_of(request)
+        payload, form = await _read_payload(request)
+        if form or libretranslate.is_libretranslate(payload):
+            trace.api = "libretranslate"
+            return await self._libretranslate(payload, x_request_timeout, trace)
+        translate_request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(x_request_timeout)
-        return TranslateResponse(translation=await self._translate(request, timeout))
+        translation = await self._translate(translate_request, timeout, trace)
+        return JSONResponse({"translation": translation})
+
+    async def _libretranslate(self, fields, x_request_timeout, trace: _Trace) -> JSONResponse:
+        """LibreTranslate's request in, its answer or its error out."""
+        try:
+            libre = libretranslate.to_request(fields, self._settings.limits)
+            timeout = self._timeout(x_request_timeout)
+            translation = await self._translate(libre.request, timeout, trace)
+        except TranslationServiceError as error:
+            trace.code = error.code
+            status, body, headers = libretranslate.error_answer(error)
+            return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(libretranslate.answer(translation, libre))
 
     @api.post("/", responses=error_responses(401, 413, 422, 500, 503, 504))
     async def post_query(
-        self, text: str, target: str = "fr", x_request_timeout: TimeoutHeader = None
+        self,
+        request: Request,
+        text: str,
+        target: str = "fr",
+        x_request_timeout: TimeoutHeader = None,
     ) -> str:
         """The tutorial's interface: ``POST /?text=Hello%20world!`` answers a JSON string."""
-        request = validate_request({"text": text, "target": target}, self._settings.limits)
-        return await self._translate(request, self._timeout(x_request_timeout))
+        translate_request = validate_request(
+            {"text": text, "target": target}, self._settings.limits
+        )
+        timeout = self._timeout(x_request_timeout)
+        return await self._translate(translate_request, timeout, _trace_of(request))
+
+    @api.get(
+        "/languages",
+        response_model=list[libretranslate.Language],
+        responses={503: {"model": libretranslate.LibreTranslateError}},
+    )
+    async def languages(self) -> JSONResponse:
+        """LibreTranslate's language list: English with its targets, then each target."""
+        try:
+            model = await asyncio.wait_for(
+                self._translator.describe.remote(), self._settings.health_timeout_s
+            )
+        except Exception as error:
+            message = f"the Translator is not answering: {type(error).__name__}"
+            return JSONResponse({"error": message}, status_code=503)
+        self._known_targets.update(model["targets"])
+        return JSONResponse(libretranslate.languages(model["targets"]))
 
     @api.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
     async def health(self) -> JSONResponse:
@@ -237,6 +548,7 @@ class TranslationIngress:
                 status="unavailable", detail=f"translator/postprocessor: {detail}"
             )
             return JSONResponse(body.model_dump(), status_code=503)
+        self._known_targets.update(model["targets"])
         body = HealthResponse(status="ok", model=model["model"], targets=list(model["targets"]))
         return JSONResponse(body.model_dump())
 
@@ -250,6 +562,7 @@ class TranslationIngress:
         except Exception as error:
             detail = f"the Translator is not answering: {type(error).__name__}"
             raise ServiceNotReady(detail) from None
+        self._known_targets.update(model["targets"])
         settings = self._settings
         return {
             **model,
@@ -271,17 +584,29 @@ class TranslationIngress:
                 "pending_texts": self._admission.pending,
                 "refused_requests": self._admission.refused,
             },
+            # Prometheus: http://<this node>:<port>/metrics (Ray's exporter, every node its own).
+            "metrics": {"port": self._metrics_port, "path": "/metrics"},
         }
 
     def _timeout(self, header: str | None) -> float:
         settings = self._settings
         return request_timeout(header, settings.request_timeout_s, settings.max_request_timeout_s)
 
-    async def _translate(self, request: TranslateRequest, timeout_s: float) -> str | list[str]:
+    async def _translate(
+        self, request: TranslateRequest, timeout_s: float, trace: _Trace
+    ) -> str | list[str]:
         texts = request.texts
-        self._admission.admit(len(texts))
+        trace.target = target_tag(request.target, self._known_targets)
+        try:
+            self._admission.admit(len(texts))
+        except Overloaded:
+            self._refusals.inc(tags={"target": trace.target})
+            raise
         deadline = time.time() + timeout_s
-        pending = [_Pending(TextItem(text, request.target, deadline)) for text in texts]
+        item_of = TextItem  # one attribute lookup, not one per text
+        pending = [
+            _Pending(item_of(text, request.target, deadline, trace.request_id)) for text in texts
+        ]
         completed = False
         try:
             outcomes = await asyncio.wait_for(
@@ -299,46 +624,69 @@ class TranslationIngress:
             if not completed:  # timed out, or the client went away (the task was cancelled)
                 for p in pending:
                     p.gone.set()
-        for index, outcome in enumerate(outcomes):
+        timing = critical_timing(t for _, t in outcomes)
+        if timing is not None:
+            trace.queue_s, trace.model_s = timing
+        results = [outcome for outcome, _ in outcomes]
+        for index, outcome in enumerate(results):
             if isinstance(outcome, TranslationServiceError):
                 if isinstance(request.text, str):
                     raise outcome
                 # A copy: one error object may stand for every text of a batch.
                 raise type(outcome)(outcome.message, **{"index": index, **outcome.details})
-        return outcomes[0] if isinstance(request.text, str) else list(outcomes)
+        if request.target not in self._known_targets:  # it worked, so it is a real target
+            self._known_targets.add(request.target)
+            trace.target = request.target
+        return results[0] if isinstance(request.text, str) else results
 
     # Several batches in flight, so that they queue (and merge) at the Translator, which runs
     # one model call at a time; max_concurrent_batches cannot change at run time.
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0, max_concurrent_batches=64)
-    async def _translate_batch(self, pending: list[_Pending]) -> list[FinalOutcome]:
-        """Translator, then postprocessor; every failure comes back as one outcome per text."""
+    async def _translate_batch(
+        self, pending: list[_Pending]
+    ) -> list[tuple[FinalOutcome, tuple[float, float] | None]]:
+        """Translator, then postprocessor; every failure comes back as one outcome per text.
+        Each outcome comes with the (queue, model) seconds of the model call that ran it."""
         items = [p.item for p in pending]
+        # One line per batch, naming its requests: grep a request id to follow it through.
+        logger.info(
+            "batch of %d texts; requests %s",
+            len(items),
+            ",".join(dict.fromkeys(item.request_id for item in items)),
+        )
         try:
             translated = await self._call(
                 lambda: self._translator.translate_batch.remote(items), pending
             )
-            return await self._call(
+            finished = await self._call(
                 lambda: self._postprocessor.process_batch.remote(items, translated), pending
             )
-        except _CallersGone:
-            return [DeadlineExceeded("the caller stopped waiting")] * len(items)
-        except BackPressureError:
+        except Exception as error:
+            return [(outcome, None) for outcome in self._batch_failed(error, items)]
+        timing = (finished.queue_s, finished.model_s)
+        return [(outcome, timing) for outcome in finished.outcomes]
+
+    def _batch_failed(self, error: Exception, items: list[TextItem]) -> list[FinalOutcome]:
+        """The outcome each text of a batch gets when the batch as a whole failed."""
+        outcome: TranslationServiceError
+        if isinstance(error, _CallersGone):
+            outcome = DeadlineExceeded("the caller stopped waiting")
+        elif isinstance(error, BackPressureError):
             retry_after = self._admission.retry_after_s()
-            error = Overloaded(
+            outcome = Overloaded(
                 f"the Translator's queue is full; retry in {retry_after} s",
                 retry_after_s=retry_after,
             )
-            return [error] * len(items)
-        except RayActorError:
-            error = TemporarilyUnavailable(
+        elif isinstance(error, RayActorError):
+            outcome = TemporarilyUnavailable(
                 "a replica died while translating this request, and again on the retry; "
                 "retry shortly",
                 retry_after_s=self._admission.retry_after_s(),
             )
-            return [error] * len(items)
-        except Exception:
-            logger.exception("a batch of %d texts failed", len(items))
-            return [TranslationFailed("internal error; it has been logged")] * len(items)
+        else:
+            logger.error("a batch of %d texts failed", len(items), exc_info=error)
+            outcome = TranslationFailed("internal error; it has been logged")
+        return [outcome] * len(items)
 
     async def _call(self, send: Callable[[], DeploymentResponse], pending: list[_Pending]):
         """One downstream call, retried once if its replica dies (translation is idempotent);

@@ -20,6 +20,9 @@ class TextItem:
     target: str
     # Wall-clock time (time.time()) after which nobody waits for this text; None: no deadline.
     deadline: float | None = None
+    # The request's id (X-Request-ID), so the Translator's and postprocessor's log lines for a
+    # batch name the requests in it.
+    request_id: str = ""
 
 
 # The Translator answers each TextItem with the translated segments between the original gaps,
@@ -27,3 +30,24 @@ class TextItem:
 TranslatorOutcome = SegmentedText | TranslationServiceError
 # The postprocessor answers each with the finished translation, or passes the error through.
 FinalOutcome = str | TranslationServiceError
+
+
+@dataclass(frozen=True)
+class TranslatedBatch:
+    """The Translator's answer to one batch: an outcome per item, and where the time went (the
+    batch ran in one model call, so one figure each for all its items)."""
+
+    outcomes: list[TranslatorOutcome]
+    # From the batch's arrival at the Translator to the start of its model call.
+    queue_s: float
+    # That model call, start to end.
+    model_s: float
+
+
+@dataclass(frozen=True)
+class FinishedBatch:
+    """The postprocessor's answer: the final outcomes, the Translator's timings passed on."""
+
+    outcomes: list[FinalOutcome]
+    queue_s: float
+    model_s: float

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ray import serve
 
 from deployments.errors import TranslationServiceError
-from deployments.messages import FinalOutcome, TextItem, TranslatorOutcome
+from deployments.messages import (
+    FinalOutcome,
+    FinishedBatch,
+    TextItem,
+    TranslatedBatch,
+    TranslatorOutcome,
+)
 from deployments.segmentation import reassemble
 from deployments.settings import PostprocessorSettings
 from deployments.text_rules import postprocess_segment
+
+logger = logging.getLogger("ray.serve")
 
 
 @serve.deployment(
@@ -28,10 +37,18 @@ class Postprocessor:
     def ping(self) -> bool:
         return True
 
-    def process_batch(
-        self, items: list[TextItem], outcomes: list[TranslatorOutcome]
-    ) -> list[FinalOutcome]:
-        return [self._finish(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
+    def process_batch(self, items: list[TextItem], translated: TranslatedBatch) -> FinishedBatch:
+        outcomes = [
+            self._finish(item, outcome)
+            for item, outcome in zip(items, translated.outcomes, strict=True)
+        ]
+        # One line per batch, naming its requests: grep a request id to follow it through.
+        logger.info(
+            "finished %d texts; requests %s",
+            len(items),
+            ",".join(dict.fromkeys(item.request_id for item in items)),
+        )
+        return FinishedBatch(outcomes, translated.queue_s, translated.model_s)
 
     def _finish(self, item: TextItem, outcome: TranslatorOutcome) -> FinalOutcome:
         if isinstance(outcome, TranslationServiceError):

@@ -39,6 +39,17 @@ class _Submission(Generic[Item, Result]):
 
 
 @dataclass(frozen=True)
+class Completed(Generic[Result]):
+    """A submission's results and where its time went (for timing headers and metrics)."""
+
+    results: list[Result]
+    # From submit() to the start of the model call that ran it.
+    queued_s: float
+    # That model call, start to end (it may have carried other submissions too).
+    run_s: float
+
+
+@dataclass(frozen=True)
 class SchedulerStats:
     calls: int
     items: int
@@ -93,8 +104,11 @@ class BatchScheduler(Generic[Item, Result]):
         self.max_wait_s = max_wait_s
 
     async def submit(self, items: Sequence[Item]) -> list[Result]:
+        return (await self.submit_timed(items)).results
+
+    async def submit_timed(self, items: Sequence[Item]) -> Completed[Result]:
         if not items:
-            return []
+            return Completed([], 0.0, 0.0)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._work())
         submission = _Submission(items, asyncio.get_running_loop().create_future())
@@ -148,12 +162,19 @@ class BatchScheduler(Generic[Item, Result]):
                 continue
             self._running_items = 0
             self._free_since = time.monotonic()
-            self.busy_s += self._free_since - started
+            run_s = self._free_since - started
+            self.busy_s += run_s
             position = 0
             for submission in taken:
                 count = len(submission.items)
                 if not submission.future.done():  # the caller may have gone
-                    submission.future.set_result(results[position : position + count])
+                    submission.future.set_result(
+                        Completed(
+                            results[position : position + count],
+                            started - submission.arrived,
+                            run_s,
+                        )
+                    )
                 position += count
 
     async def _wait_for_expected(self) -> None:

@@ -11,9 +11,16 @@ import ray
 import torch
 from ray import serve
 
-from deployments.errors import DeadlineExceeded, TranslationFailed, UnsupportedTarget
+from deployments.errors import (
+    DeadlineExceeded,
+    TranslationFailed,
+    TranslationServiceError,
+    UnsupportedTarget,
+)
 from deployments.length_batching import group_by_length, padding_waste
-from deployments.messages import TextItem, TranslatorOutcome
+from deployments.messages import TextItem, TranslatedBatch, TranslatorOutcome
+from deployments.metrics import Metrics
+from deployments.observability import target_tag
 from deployments.scheduling import BatchScheduler
 from deployments.segmentation import SegmentedText, splice, split_segments, split_to_fit
 from deployments.seq2seq import Seq2SeqTranslator, resolve_device
@@ -41,6 +48,15 @@ class Translator:
         self._padded_tokens = 0
         self._real_tokens = 0
         self._dropped_expired = 0
+        self._metrics = Metrics(
+            "translation_batch_texts",
+            "translation_batch_padded_tokens",
+            "translation_input_tokens",
+            "translation_model_seconds",
+            "translation_queue_wait_seconds",
+            "translation_texts_translated",
+            "translation_errors",
+        )
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         settings = TranslatorSettings.model_validate(user_config)
@@ -98,9 +114,38 @@ class Translator:
             },
         }
 
-    async def translate_batch(self, items: list[TextItem]) -> list[TranslatorOutcome]:
+    async def translate_batch(self, items: list[TextItem]) -> TranslatedBatch:
         """One slot per item, in order; merged with other queued batches into one model call."""
-        return await self._scheduler.submit(items)
+        done = await self._scheduler.submit_timed(items)
+        self._observe_batch(items, done.results, done.queued_s, done.run_s)
+        return TranslatedBatch(done.results, done.queued_s, done.run_s)
+
+    def _observe_batch(self, items, outcomes, queue_s: float, model_s: float) -> None:
+        """Metrics and one log line per batch (not per text: this runs on the hot path)."""
+        known = self._model.targets
+        metrics = self._metrics
+        translated: dict[str, int] = defaultdict(int)
+        errors: dict[tuple[str, str], int] = defaultdict(int)
+        for item, outcome in zip(items, outcomes, strict=True):
+            tag = target_tag(item.target, known)
+            if isinstance(outcome, TranslationServiceError):
+                errors[tag, outcome.code] += 1
+            else:
+                translated[tag] += 1
+        for tag in {target_tag(item.target, known) for item in items}:
+            metrics.queue_wait_seconds.observe(queue_s, tags={"target": tag})
+        for tag, count in translated.items():
+            metrics.texts_translated.inc(count, tags={"target": tag})
+        for (tag, code), count in errors.items():
+            metrics.errors.inc(count, tags={"target": tag, "code": code, "stage": "translator"})
+        logger.info(
+            "batch of %d texts: queued %.3f s, model %.3f s, %d failed; requests %s",
+            len(items),
+            queue_s,
+            model_s,
+            sum(errors.values()),
+            ",".join(dict.fromkeys(item.request_id for item in items)),
+        )
 
     def _translate_items(self, items: list[TextItem]) -> list[TranslatorOutcome]:
         """Runs in the scheduler's worker thread: every line of every item, grouped by target."""
@@ -162,14 +207,16 @@ class Translator:
         lengths = [len(ids) for ids in input_ids]
         translated: dict[int, str] = {}
         failed: set[int] = set()
+        real_tokens = padded_tokens = 0
+        started = time.monotonic()
         for group in group_by_length(lengths, self._settings.batching.max_batch_tokens):
             # A long text's later groups may run past its deadline: check before each generate.
             self._drop_expired(items, {lines[n][0] for n in group}, outcomes)
             numbers = [n for n in group if outcomes[lines[n][0]] is None]
             if not numbers:
                 continue
-            self._real_tokens += sum(lengths[n] for n in numbers)
-            self._padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
+            real_tokens += sum(lengths[n] for n in numbers)
+            padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
             group_ids = [input_ids[n] for n in numbers]
             try:
                 outputs = model.translate_encoded(group_ids, target)
@@ -184,6 +231,7 @@ class Translator:
                     except Exception:
                         logger.exception("generate failed on one line")
                         failed.add(lines[n][0])
+        self._observe_call(target, len(indices), real_tokens, padded_tokens, started)
         position: dict[int, list[str]] = defaultdict(list)
         for n, (i, _) in enumerate(lines):
             if n in translated:
@@ -195,6 +243,19 @@ class Translator:
                 outcomes[i] = TranslationFailed("the model failed on this text")
             else:
                 outcomes[i] = SegmentedText(tuple(position[i]), split[i].gaps)
+
+    def _observe_call(self, target, texts, real_tokens, padded_tokens, started) -> None:
+        """One target's share of a model call: its texts, tokens and generate time."""
+        self._real_tokens += real_tokens
+        self._padded_tokens += padded_tokens
+        if not padded_tokens:  # every text had expired: generate never ran
+            return
+        metrics, tags = self._metrics, {"target": target}
+        metrics.batch_texts.observe(texts, tags=tags)
+        metrics.batch_padded_tokens.observe(padded_tokens, tags=tags)
+        metrics.input_tokens.inc(real_tokens, tags={**tags, "kind": "real"})
+        metrics.input_tokens.inc(padded_tokens, tags={**tags, "kind": "padded"})
+        metrics.model_seconds.observe(time.monotonic() - started, tags=tags)
 
     @staticmethod
     def _fit_to_model(model, target, split, lines, input_ids) -> bool:

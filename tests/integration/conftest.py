@@ -18,6 +18,8 @@ from graph.deploy import deploy, load_config
 # Not 8000, so a `make run` on the same machine does not collide with the tests; settable so
 # two checkouts can run their suites side by side.
 PORT = int(os.environ.get("TEST_SERVE_PORT", "8123"))
+# Ray's Prometheus exporter for this instance (the slow tests' clusters use PORT + 50, + 51).
+METRICS_PORT = int(os.environ.get("TEST_METRICS_PORT", PORT + 1))
 
 
 @pytest.fixture(scope="package")
@@ -27,7 +29,14 @@ def graph_config(phrasebook_checkpoint) -> dict:
 
 @pytest.fixture(scope="package")
 def graph(graph_config):
-    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
+    # The node's metrics agent runs without the dashboard; only its port needs fixing.
+    ray.init(
+        address="local",
+        num_cpus=4,
+        include_dashboard=False,
+        log_to_driver=False,
+        _metrics_export_port=METRICS_PORT,
+    )
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     deploy(graph_config)
     yield serve.get_app_handle(APP_NAME)
@@ -44,3 +53,8 @@ def base_url(graph) -> str:
 def http(base_url):
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture(scope="package")
+def metrics_url(graph) -> str:
+    return f"http://127.0.0.1:{METRICS_PORT}/metrics"

@@ -73,3 +73,53 @@ def test_health_stays_open_for_probes(http, secured):
 
 def test_the_unsecured_app_beside_it_is_unaffected(http, base_url, secured):
     assert http.post(f"{base_url}/translate", json={"text": "Hi"}, timeout=60).status_code == 200
+
+
+LIBRE = {"q": "Hello world!", "source": "en", "target": "fr"}
+
+
+@pytest.mark.parametrize("as_form", [False, True], ids=["json", "form"])
+def test_libretranslate_clients_send_the_key_in_the_body(http, secured, as_form):
+    body = {**LIBRE, "api_key": ROTATED_IN}
+    response = http.post(
+        f"{secured}/translate", **({"data": body} if as_form else {"json": body}), timeout=60
+    )
+    assert response.status_code == 200, response.text
+    assert "translatedText" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("api_key", "message"),
+    [
+        ("wrong", "Invalid API key"),
+        (None, "Please contact the server operator to get an API key"),
+        ("", "Please contact the server operator to get an API key"),
+    ],
+)
+@pytest.mark.parametrize("as_form", [False, True], ids=["json", "form"])
+def test_a_libretranslate_request_without_a_valid_key_is_403(
+    http, secured, api_key, message, as_form
+):
+    body = LIBRE if api_key is None else {**LIBRE, "api_key": api_key}
+    response = http.post(
+        f"{secured}/translate", **({"data": body} if as_form else {"json": body}), timeout=60
+    )
+    assert response.status_code == 403, response.text
+    assert response.json() == {"error": message}
+    assert KEY not in response.text
+
+
+def test_the_bearer_header_works_for_libretranslate_requests_too(http, secured):
+    response = http.post(f"{secured}/translate", json=LIBRE, headers=bearer(KEY), timeout=60)
+    assert response.status_code == 200, response.text
+
+
+def test_a_key_in_our_own_shapes_body_does_not_count(http, secured):
+    response = http.post(f"{secured}/translate", json={"text": "Hi", "api_key": KEY}, timeout=60)
+    assert error_of(response, 401)["code"] == "unauthorized"
+
+
+def test_languages_is_open_like_health(http, secured):
+    response = http.get(f"{secured}/languages", timeout=30)
+    assert response.status_code == 200
+    assert response.json()[0]["code"] == "en"

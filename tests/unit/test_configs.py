@@ -86,3 +86,10 @@ def test_serve_build_gives_the_configs_structure(tmp_path):
         assert {"num_cpus", "num_gpus"} <= set(deployment["ray_actor_options"]), name
     total_cpus = sum(d["ray_actor_options"]["num_cpus"] for d in deployments_of(config).values())
     assert total_cpus < 2
+
+
+@pytest.mark.parametrize("name", ["cpu.yaml", "gpu.yaml"])
+def test_the_production_configs_log_json(name):
+    # One JSON object per line (request_id, deployment, replica as fields) for log shippers.
+    logging_config = load(CONFIGS / name)["logging_config"]
+    assert logging_config["encoding"] == "JSON"

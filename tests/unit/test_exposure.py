@@ -22,3 +22,18 @@ def test_serve_run_binds_the_ray_dashboard_to_loopback():
     default = inspect.signature(inspect.unwrap(worker.init)).parameters["dashboard_host"].default
     assert ipaddress.ip_address(default).is_loopback
     assert "dashboard_host" not in inspect.getsource(scripts.run.callback)
+
+
+def test_make_run_fixes_the_metrics_port_and_keeps_the_dashboard_on_loopback(monkeypatch):
+    from graph import run
+
+    calls = {}
+    monkeypatch.setattr(run.ray, "init", lambda **kwargs: calls.setdefault("init", kwargs))
+    monkeypatch.setattr(run.cli, "main", lambda args, **_: calls.setdefault("serve", args))
+    monkeypatch.setenv("METRICS_PORT", "9123")
+    run.main(["configs/local.yaml"])
+    assert calls["init"]["_metrics_export_port"] == 9123
+    assert ipaddress.ip_address(calls["init"]["dashboard_host"]).is_loopback
+    assert calls["serve"] == ["run", "configs/local.yaml"]
+    makefile = (CONFIGS.parent / "Makefile").read_text()
+    assert "-m graph.run configs/local.yaml" in makefile

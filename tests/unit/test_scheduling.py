@@ -184,3 +184,21 @@ def test_a_submission_whose_caller_has_gone_is_never_run():
     assert results == [["BUSY"], ["KEPT"]]
     assert model.calls == [["busy"], ["kept"]]
     assert stats.dropped_items == 1
+
+
+def test_each_submission_learns_its_queue_wait_and_its_model_calls_time():
+    model = FakeModel(seconds=0.2)
+
+    async def main():
+        scheduler = BatchScheduler(model, max_items=32, max_wait_s=0)
+        first = asyncio.create_task(scheduler.submit_timed(["first"]))
+        await asyncio.sleep(0.05)  # the model is now busy with "first"
+        second = asyncio.create_task(scheduler.submit_timed(["second", "third"]))
+        return await first, await second
+
+    first, second = run(main())
+    assert (first.results, second.results) == (["FIRST"], ["SECOND", "THIRD"])
+    # Lower bounds only: the fake model sleeps 0.2 s a call, whatever the machine's speed.
+    assert first.run_s >= 0.2 and second.run_s >= 0.2
+    assert second.queued_s >= 0.1  # it waited for "first" to finish
+    assert 0 <= first.queued_s <= first.queued_s + first.run_s

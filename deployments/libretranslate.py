@@ -1,0 +1,262 @@
+"""LibreTranslate's HTTP API on top of ours: request shape, answers, errors, languages.
+
+LibreTranslate (https://libretranslate.com/docs) is what most open-source translation clients
+speak: ``POST /translate`` with ``q`` (a string or a list), ``source``, ``target``, ``format``
+and ``api_key``, as JSON or as a form; ``{"translatedText": ...}`` back, errors as
+``{"error": "..."}``. ``POST /translate`` serves both shapes: a form, or a JSON object with
+``q`` (or LibreTranslate's other fields and no ``text``), is LibreTranslate's. Pure: no Ray.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deployments.errors import (
+    InvalidRequest,
+    MalformedJSON,
+    Overloaded,
+    TranslationServiceError,
+    Unauthorized,
+)
+from deployments.schemas import TranslateRequest
+from deployments.settings import RequestLimits
+from deployments.validation import check_content
+
+SOURCE = "en"
+AUTO = "auto"
+FORMATS = ("text", "html")
+# Fields only LibreTranslate's shape has; ours has "text" instead of "q".
+_LIBRETRANSLATE_ONLY = frozenset({"q", "source", "format", "api_key", "alternatives", "secret"})
+# English names for /languages ("name"); a code not listed is its own name.
+LANGUAGE_NAMES = {
+    "ar": "Arabic",
+    "cs": "Czech",
+    "da": "Danish",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "es": "Spanish",
+    "fi": "Finnish",
+    "fr": "French",
+    "hu": "Hungarian",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sv": "Swedish",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "zh": "Chinese",
+}
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+# --- the wire types, for the OpenAPI document -------------------------------------------------
+
+
+class LibreTranslateRequest(BaseModel):
+    """LibreTranslate's ``POST /translate`` body (JSON, or the same fields as a form)."""
+
+    model_config = ConfigDict(
+        title="LibreTranslateRequest",
+        json_schema_extra={
+            "examples": [
+                {"q": "Hello world!", "source": "en", "target": "fr"},
+                {"q": ["Hi.", "Bye."], "source": "auto", "target": "fr", "format": "text"},
+            ]
+        },
+    )
+
+    q: str | list[str] = Field(description="Text(s) to translate.")
+    source: str = Field(description='"en" (the only source), or "auto".')
+    target: str = Field(description="Target language code; GET /languages lists them.")
+    format: str = Field("text", description='"text"; "html" is refused (400), see the README.')
+    api_key: str | None = Field(
+        None, description="An API key, when the service has keys (or the bearer header)."
+    )
+    alternatives: int = Field(0, description="Accepted; the answer's alternatives are empty.")
+
+
+class LibreTranslateResponse(BaseModel):
+    model_config = ConfigDict(title="LibreTranslateResponse")
+
+    translatedText: str | list[str]
+    detectedLanguage: dict[str, Any] | list[dict[str, Any]] | None = Field(
+        None, description='With source "auto": {"confidence": 100.0, "language": "en"} per text.'
+    )
+    alternatives: list[Any] | None = None
+
+
+class LibreTranslateError(BaseModel):
+    model_config = ConfigDict(title="LibreTranslateError")
+
+    error: str
+
+
+class Language(BaseModel):
+    code: str
+    name: str
+    targets: list[str]
+
+
+# --- recognising and reading the request ------------------------------------------------------
+
+
+def is_form(content_type: str | None) -> bool:
+    return _media_type(content_type) == FORM_CONTENT_TYPE
+
+
+def is_json(content_type: str | None) -> bool:
+    """As FastAPI decides: no content type, application/json or application/*+json."""
+    media = _media_type(content_type)
+    return not media or media == "application/json" or media.endswith("+json")
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
+def is_libretranslate(payload: Any) -> bool:
+    """A JSON body in LibreTranslate's shape: has ``q``, or LibreTranslate's fields and no
+    ``text`` (ours). Anything else is ours, and gets our errors."""
+    if not isinstance(payload, dict):
+        return False
+    return "q" in payload or (
+        "text" not in payload and not _LIBRETRANSLATE_ONLY.isdisjoint(payload)
+    )
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise MalformedJSON("the request body is not valid UTF-8 JSON") from None
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """A form's fields, the first value of each (as LibreTranslate reads them)."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("Invalid request: the form is not valid UTF-8") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)
+    if "q" in fields:  # a form's line breaks are CRLF (RFC 2046); the text's are LF
+        fields["q"] = fields["q"].replace("\r\n", "\n")
+    return fields
+
+
+def api_key_in(body: bytes, content_type: str | None) -> tuple[bool, str | None]:
+    """(whether the body is LibreTranslate's shape, its api_key); never raises."""
+    try:
+        if is_form(content_type):
+            return True, parse_form(body).get("api_key")
+        if is_json(content_type):
+            payload = parse_json(body)
+            if is_libretranslate(payload):
+                key = payload.get("api_key")
+                return True, key if isinstance(key, str) else None
+    except TranslationServiceError:
+        pass
+    return False, None
+
+
+@dataclass(frozen=True)
+class LibreRequest:
+    request: TranslateRequest
+    auto: bool  # source was "auto": the answer says which language it took the text for
+    alternatives: int
+
+
+def to_request(fields: Mapping[str, Any], limits: RequestLimits) -> LibreRequest:
+    """LibreTranslate's fields as our request, or the error LibreTranslate would give."""
+    q = fields.get("q")
+    for name in ("q", "source", "target"):
+        if not fields.get(name):
+            raise InvalidRequest(f"Invalid request: missing {name} parameter")
+    source, target = fields["source"], fields["target"]
+    if not isinstance(q, str) and not (isinstance(q, list) and all(isinstance(t, str) for t in q)):
+        raise InvalidRequest("Invalid request: q must be a string or a list of strings")
+    if not isinstance(source, str) or source not in (SOURCE, AUTO):
+        raise InvalidRequest(
+            f"{_quoted(source)} is not supported: this service translates from "
+            f'"{SOURCE}" (or "{AUTO}", taken as {SOURCE})'
+        )
+    if not isinstance(target, str):
+        raise InvalidRequest("Invalid request: target must be a string")
+    text_format = fields.get("format") or "text"
+    if text_format not in FORMATS:
+        raise InvalidRequest(f"{_quoted(text_format)} format is not supported")
+    if text_format == "html":
+        raise InvalidRequest(
+            'html format is not supported: this service translates plain text; send "text"'
+        )
+    alternatives = fields.get("alternatives") or 0
+    try:
+        alternatives = int(alternatives)
+    except (TypeError, ValueError):
+        raise InvalidRequest("Invalid request: alternatives parameter is not a number") from None
+    request = TranslateRequest.model_construct(text=q, target=target)
+    try:
+        check_content(request, limits)
+    except TranslationServiceError as error:
+        # Our messages name the field "text"; LibreTranslate's caller sent "q".
+        if error.message.startswith("text"):
+            error.message = "q" + error.message.removeprefix("text")
+        raise
+    return LibreRequest(request, auto=source == AUTO, alternatives=alternatives)
+
+
+def _quoted(value: Any) -> str:
+    return str(value)[:40]
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+def answer(translation: str | list[str], libre: LibreRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {"translatedText": translation}
+    many = isinstance(translation, list)
+    if libre.auto:
+        # Not detected: English is the only source, so that is what the text is taken for.
+        detected = {"confidence": 100.0, "language": SOURCE}
+        body["detectedLanguage"] = [detected] * len(translation) if many else detected
+    if libre.alternatives > 0:
+        body["alternatives"] = [[] for _ in translation] if many else []
+    return body
+
+
+def error_answer(error: TranslationServiceError) -> tuple[int, dict[str, str], dict[str, str]]:
+    """(status, body, headers) for one of our errors, the way LibreTranslate answers it:
+    400 for anything wrong with the request (our 413 and 422), 403 for a missing or bad key,
+    429 "Slowdown" (with Retry-After) when overloaded; other statuses kept."""
+    status, message = error.status_code, error.message
+    if isinstance(error, Unauthorized):
+        status = 403
+    elif isinstance(error, Overloaded):
+        status, message = 429, f"Slowdown: {message}"
+    elif status in (400, 413, 422):
+        status = 400
+    return status, {"error": message}, error.headers()
+
+
+def languages(targets: Iterable[str]) -> list[dict[str, Any]]:
+    """GET /languages: English with its targets, then each target (which translates to none
+    here), so a client that checks its target against this list finds it."""
+    targets = sorted(targets)
+    return [
+        {"code": code, "name": LANGUAGE_NAMES.get(code, code), "targets": list(to)}
+        for code, to in [(SOURCE, targets), *[(t, []) for t in targets if t != SOURCE]]
+    ]

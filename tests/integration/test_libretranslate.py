@@ -1,0 +1,172 @@
+"""LibreTranslate's API, with the request shapes of its documentation and its own tests, over
+real HTTP: JSON and form bodies, q as a string or a list, source auto, errors as {"error"}."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from urllib import parse, request
+
+import pytest
+import requests
+
+from tests.integration.client import FRENCH, served
+
+pytestmark = pytest.mark.integration
+
+HELLO = FRENCH[0]
+
+
+def libre(http, base_url, **kwargs):
+    return http.post(f"{base_url}/translate", timeout=60, **kwargs)
+
+
+def error_text(response, status) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    return body["error"]
+
+
+def test_a_single_q_as_json(http, base_url):
+    response = libre(
+        http, base_url, json={"q": HELLO.english, "source": "en", "target": "fr", "format": "text"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"translatedText": served(HELLO)}
+
+
+def test_a_list_of_q_keeps_its_order(http, base_url):
+    phrases = FRENCH[:5]
+    response = libre(
+        http, base_url, json={"q": [p.english for p in phrases], "source": "en", "target": "fr"}
+    )
+    assert response.json() == {"translatedText": [served(p) for p in phrases]}
+
+
+def test_a_form_body(http, base_url):
+    response = libre(http, base_url, data={"q": HELLO.english, "source": "en", "target": "fr"})
+    assert response.json() == {"translatedText": served(HELLO)}
+
+
+def test_the_python_client_libretranslatepy_sends_an_urlencoded_form(base_url):
+    # What argosopentech/LibreTranslate-py's LibreTranslateAPI.translate does, verbatim in
+    # substance: urllib, urlencoded params, no content type set by hand.
+    params = parse.urlencode({"q": HELLO.english, "source": "en", "target": "fr"})
+    with request.urlopen(request.Request(f"{base_url}/translate", data=params.encode())) as r:
+        assert json.loads(r.read().decode())["translatedText"] == served(HELLO)
+
+
+def test_source_auto_says_what_it_took_the_text_for(http, base_url):
+    one = libre(http, base_url, json={"q": HELLO.english, "source": "auto", "target": "fr"})
+    assert one.json() == {
+        "translatedText": served(HELLO),
+        "detectedLanguage": {"confidence": 100.0, "language": "en"},
+    }
+    many = libre(http, base_url, data={"q": HELLO.english, "source": "auto", "target": "fr"})
+    assert many.json()["detectedLanguage"]["language"] == "en"
+    batch = libre(
+        http,
+        base_url,
+        json={"q": ["Hello there", "Good morning"], "source": "auto", "target": "fr"},
+    )
+    assert [d["language"] for d in batch.json()["detectedLanguage"]] == ["en", "en"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"source": "en", "target": "fr", "format": "text"},
+            "Invalid request: missing q parameter",
+        ),
+        ({"q": [], "source": "en", "target": "fr"}, "Invalid request: missing q parameter"),
+        ({"q": "Hello", "target": "fr"}, "Invalid request: missing source parameter"),
+        ({"q": "Hello", "source": "en"}, "Invalid request: missing target parameter"),
+        ({"q": "Hello", "source": "zz", "target": "fr"}, "zz is not supported"),
+        (
+            {"q": "Hello", "source": "en", "target": "fr", "format": "xml"},
+            "xml format is not supported",
+        ),
+        ({"q": "<p>Hello</p>", "source": "en", "target": "fr", "format": "html"}, "html format"),
+        (
+            {"q": "x" * 5001, "source": "en", "target": "fr"},
+            "q: 5001 characters; the limit is 5000",
+        ),
+    ],
+)
+@pytest.mark.parametrize("as_form", [False, True], ids=["json", "form"])
+def test_bad_requests_get_400_and_an_error_string(http, base_url, body, message, as_form):
+    if as_form and isinstance(body.get("q"), list):
+        pytest.skip("a form cannot send a list")
+    response = libre(http, base_url, **({"data": body} if as_form else {"json": body}))
+    assert message in error_text(response, 400)
+
+
+def test_an_unknown_target_is_400_naming_it(http, base_url):
+    response = libre(http, base_url, json={"q": "Hello", "source": "en", "target": "zz"})
+    assert "'zz' is not supported" in error_text(response, 400)
+
+
+def test_languages_lists_the_source_and_its_targets(http, base_url):
+    languages = http.get(f"{base_url}/languages", timeout=30).json()
+    english = languages[0]
+    assert (english["code"], english["name"]) == ("en", "English")
+    assert {"fr", "de"} <= set(english["targets"])
+    assert {entry["code"] for entry in languages[1:]} == set(english["targets"])
+
+
+def test_a_client_that_checks_its_languages_first_works(http, base_url):
+    # The npm "libretranslate" wrapper: GET /languages, check source and target, then translate.
+    codes = {"auto"} | {entry["code"] for entry in http.get(f"{base_url}/languages").json()}
+    assert {"en", "fr"} <= codes
+    response = libre(
+        http,
+        base_url,
+        json={"q": HELLO.english, "source": "en", "target": "fr", "format": "text", "apiKey": ""},
+    )
+    assert response.json()["translatedText"] == served(HELLO)
+
+
+def test_answers_carry_request_ids_and_timing_headers(http, base_url):
+    response = libre(
+        http,
+        base_url,
+        json={"q": HELLO.english, "source": "en", "target": "fr"},
+        headers={"X-Request-ID": "libre-1"},
+    )
+    assert response.headers["X-Request-ID"] == "libre-1"
+    for header in ("X-Queue-Time-Ms", "X-Model-Time-Ms", "X-Total-Time-Ms", "Server-Timing"):
+        assert header in response.headers
+
+
+def test_overload_is_429_slowdown_with_retry_after(base_url):
+    # 120 requests x 4 texts at once, far past max_pending_texts (128).
+    body = {"q": [p.english for p in FRENCH[:4]], "source": "en", "target": "fr"}
+
+    def one(_):
+        return requests.post(f"{base_url}/translate", json=body, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=120) as pool:
+        responses = list(pool.map(one, range(120)))
+    statuses = {r.status_code for r in responses}
+    assert statuses <= {200, 429}, statuses
+    assert 429 in statuses and 200 in statuses
+    for r in responses:
+        if r.status_code == 429:
+            assert error_text(r, 429).startswith("Slowdown:")
+            assert int(r.headers["Retry-After"]) >= 1
+        else:
+            assert r.json()["translatedText"] == [served(p) for p in FRENCH[:4]]
+
+
+def test_the_openapi_document_describes_both_shapes(http, base_url):
+    spec = http.get(f"{base_url}/openapi.json", timeout=30).json()
+    body = spec["paths"]["/translate"]["post"]["requestBody"]["content"]
+    titles = {schema["title"] for schema in body["application/json"]["schema"]["oneOf"]}
+    assert titles == {"TranslateRequest", "LibreTranslateRequest"}
+    assert "q" in body["application/x-www-form-urlencoded"]["schema"]["properties"]
+    assert "/languages" in spec["paths"]
+
+
+def test_our_own_shape_is_unchanged_beside_it(http, base_url):
+    response = http.post(f"{base_url}/translate", json={"text": HELLO.english}, timeout=60)
+    assert response.json() == {"translation": served(HELLO)}

@@ -1,0 +1,45 @@
+"""The metrics we define and the Grafana dashboard that shows them cannot drift apart."""
+
+import json
+import re
+
+import pytest
+
+from deployments.metrics import DEFINITIONS, EXPORTED, Metrics
+from tests.paths import CONFIGS
+
+DASHBOARD = CONFIGS / "grafana" / "translation-dashboard.json"
+
+
+def queries():
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+
+
+def test_the_dashboard_parses_and_has_its_panels():
+    dashboard = json.loads(DASHBOARD.read_text())
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for topic in ("throughput", "batch size", "queue wait", "model time", "errors", "latency"):
+        assert topic in titles
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_metric_the_dashboard_queries_is_one_we_define():
+    queried = {name for expr in queries() for name in re.findall(r"\bray_[a-z_]+", expr)}
+    assert queried, "the dashboard queries nothing"
+    assert queried <= set(EXPORTED), queried - set(EXPORTED)
+
+
+def test_every_metric_we_define_is_on_the_dashboard():
+    shown = {
+        EXPORTED[n] for e in queries() for n in re.findall(r"\bray_[a-z_]+", e) if n in EXPORTED
+    }
+    assert shown == set(DEFINITIONS)
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+def test_each_metric_has_a_target_tag_and_is_made_with_ray(name):
+    metric = getattr(Metrics(name), name.removeprefix("translation_"))
+    assert metric.info["name"] == name
+    assert "target" in metric.info["tag_keys"]
