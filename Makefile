@@ -6,7 +6,7 @@ CHECKPOINT := build/phrasebook-t5
 # Ray 2.60 requires token auth on the dashboard that `serve status/deploy` talk to.
 export RAY_AUTH_MODE ?= token
 
-.PHONY: run test test-unit lint checkpoint clean
+.PHONY: run test test-unit lint checkpoint clean convert
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ $(CHECKPOINT)/model.safetensors: $(BIN)/.installed checkpoints/phrasebook.tsv ch
 
 checkpoint: $(CHECKPOINT)/model.safetensors
 
+CONFIG ?= local
 run: checkpoint
-	$(BIN)/serve run configs/local.yaml
+	$(BIN)/serve run configs/$(CONFIG).yaml
+
+# The ctranslate2 backend's conversion ahead of time (it also converts on first load).
+COMPUTE_TYPES ?= int8
+convert: checkpoint
+	$(BIN)/python -m checkpoints.convert_ctranslate2 $(CHECKPOINT) $(addprefix --compute-type ,$(COMPUTE_TYPES))
 
 test: checkpoint
 	$(BIN)/pytest
