@@ -87,7 +87,7 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
             axes.axvline(
                 row["throughput"], color=colours[backend], linestyle=style, alpha=0.6, label=label
             )
-        elif row.get("p50_ms") is not None:
+        elif row.get("p50_ms") is not None and not row["system"].endswith("paired"):
             label = f"{row['system']}, {backend or '-'} ({row['workload']})"
             series.setdefault(label, []).append(row)
     for label, points in series.items():

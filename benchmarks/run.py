@@ -59,6 +59,47 @@ def backend_list(text: str) -> list[dict[str, Any]]:
     return [parse_backend(spec) for spec in text.split(",") if spec.strip()]
 
 
+async def bench_paired(base_url: str, config: dict, texts, args) -> list[dict]:
+    """The served backends and torch fp32 alternately, ``args.paired_rounds`` times, uniform at
+    ``args.clients``: a ratio between two graphs measured minutes apart on this shared VM mixes
+    in its drift; adjacent pairs mostly do not."""
+    from graph.deploy import deploy, deployment_of
+
+    rows = []
+    for round_number in range(args.paired_rounds):
+        for backend in [None, *args.served_backends]:
+            changed = copy.deepcopy(config)
+            label = PRIMARY if backend is None else backend["label"]
+            if backend is not None:
+                deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
+            deploy(changed)
+            async with load.http_sender(base_url) as send:
+                result = await drive_closed(send, texts["uniform"], args.clients, args)
+            print(f"paired round {round_number} [{label}]: {result.summary()}")
+            load_label = f"c={args.clients}, round {round_number + 1}"
+            rows.append(
+                row("graph HTTP paired", "uniform", result, load_label, label)
+                | {"round": round_number}
+            )
+    return rows
+
+
+def paired_ratios(paired: list[dict]) -> dict[str, Any]:
+    """Per backend: each round's throughput over torch fp32's in the same round, and the median."""
+    by_round: dict[int, dict[str, float]] = {}
+    for r in paired:
+        by_round.setdefault(r["round"], {})[r["backend"]] = r["throughput"]
+    ratios: dict[str, list[float]] = {}
+    for measured in by_round.values():
+        for label, value in measured.items():
+            if label != PRIMARY:
+                ratios.setdefault(label, []).append(value / measured[PRIMARY])
+    return {
+        label: {"rounds": values, "median": statistics.median(values)}
+        for label, values in ratios.items()
+    }
+
+
 def row(
     system: str, workload_name: str, result: load.LoadResult, load_label: str, backend=PRIMARY
 ) -> dict:
@@ -231,6 +272,9 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
         for graph, alone in zip(lone["graph_p50_ms"], lone["inprocess_ms"], strict=True)
     )
     out["errors"] = sum(sum(r["errors"].values()) for r in rows)
+    out["paired_graph_vs_graph_torch_float32"] = results.get(
+        "paired_graph_vs_graph_torch_float32", {}
+    )
     out["backends"] = {}
     for label, measured in results.get("backends", {}).items():
         entry: dict[str, Any] = {
@@ -294,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
         type=backend_list,
         default=backend_list(DEFAULT_SERVED),
         help=f"also served through the graph at --clients (default {DEFAULT_SERVED}); '' for none",
+    )
+    parser.add_argument(
+        "--paired-rounds",
+        type=int,
+        default=2,
+        help="torch fp32 and each served backend alternately, uniform at --clients, this many "
+        "times (0: none)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default=None, help="file stem (default: latest-<device>)")
@@ -359,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
             deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
             deploy(changed)
             rows += asyncio.run(bench_served_backend(base_url, texts, args, backend["label"]))
+        paired = (
+            asyncio.run(bench_paired(base_url, config, texts, args)) if args.paired_rounds else []
+        )
     finally:
         serve.shutdown()
         ray.shutdown()
@@ -376,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         "lone_rounds": {k: v for k, v in lone.items() if k != "row"},
     }
     rows.append(lone["row"])
+    rows += paired
 
     backends = {
         label: {
@@ -416,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         "graph_config": config,
         "inprocess": limit,
         "backends": backends,
+        "paired_graph_vs_graph_torch_float32": paired_ratios(paired),
         "length_batching_mixed": length_batching,
         "rows": rows,
         "elapsed_s": round(time.monotonic() - started, 1),
