@@ -6,7 +6,7 @@ CHECKPOINT := build/phrasebook-t5
 # Ray 2.60 requires token auth on the dashboard that `serve status/deploy` talk to.
 export RAY_AUTH_MODE ?= token
 
-.PHONY: run test test-unit lint checkpoint clean kuberay
+.PHONY: run test test-unit lint checkpoint clean kuberay convert
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,17 @@ $(CHECKPOINT)/model.safetensors: $(BIN)/.installed checkpoints/phrasebook.tsv ch
 
 checkpoint: $(CHECKPOINT)/model.safetensors
 
-# `serve run configs/local.yaml`, on a local Ray whose Prometheus endpoint is fixed at
-# http://127.0.0.1:$(METRICS_PORT)/metrics (graph/run.py).
+# `serve run configs/$(CONFIG).yaml`, on a local Ray whose Prometheus endpoint is fixed at
+# http://127.0.0.1:$(METRICS_PORT)/metrics (graph/run.py). CONFIG=cpu-fast: the int8 backend.
+CONFIG ?= local
 METRICS_PORT ?= 8080
 run: checkpoint
-	METRICS_PORT=$(METRICS_PORT) $(BIN)/python -m graph.run configs/local.yaml
+	METRICS_PORT=$(METRICS_PORT) $(BIN)/python -m graph.run configs/$(CONFIG).yaml
+
+# The ctranslate2 backend's conversion ahead of time (it also converts on first load).
+COMPUTE_TYPES ?= int8
+convert: checkpoint
+	$(BIN)/python -m checkpoints.convert_ctranslate2 $(CHECKPOINT) $(addprefix --compute-type ,$(COMPUTE_TYPES))
 
 test: checkpoint
 	$(BIN)/pytest

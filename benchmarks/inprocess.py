@@ -19,16 +19,32 @@ from collections.abc import Sequence
 import torch
 
 from benchmarks.workloads import workload
+from deployments.backends import TranslationModel
+from deployments.backends import load_translator as load_backend
 from deployments.length_batching import group_by_length, padding_waste
-from deployments.seq2seq import Seq2SeqTranslator
+from deployments.settings import TranslatorSettings
 
 
 def load_translator(
-    checkpoint: str, *, threads: int, device: str = "cpu", dtype: str = "float32"
-) -> Seq2SeqTranslator:
+    checkpoint: str,
+    *,
+    threads: int,
+    device: str = "cpu",
+    dtype: str = "float32",
+    backend: str = "torch",
+    compute_type: str | None = None,
+) -> TranslationModel:
     """Set torch's thread count (for the whole process) and load as the Translator does."""
     torch.set_num_threads(threads)
-    return Seq2SeqTranslator(checkpoint, device=device, dtype=dtype)
+    settings = TranslatorSettings(
+        model=checkpoint,
+        device=device,
+        dtype=dtype,
+        backend=backend,
+        compute_type=compute_type,
+        torch_threads=threads,
+    )
+    return load_backend(settings, device)
 
 
 def batches(texts: Sequence[str], batch_size: int) -> list[Sequence[str]]:
@@ -38,30 +54,36 @@ def batches(texts: Sequence[str], batch_size: int) -> list[Sequence[str]]:
 
 
 def batched_sentences_per_s(
-    translator: Seq2SeqTranslator,
+    translator: TranslationModel,
     texts: Sequence[str],
     *,
     batch_size: int = 32,
     warmup_batches: int = 1,
     target: str = "fr",
+    outputs: list[str] | None = None,
 ) -> float:
     """Sentences per second over ``texts`` in batches of ``batch_size``, in order.
 
     The first ``warmup_batches`` batches run once untimed first (first calls pay for lazy
-    initialisation); then every batch is timed, one ``translate`` call each.
+    initialisation); then every batch is timed, one ``translate`` call each. ``outputs``, when
+    given, receives the translations (to count how many differ between backends).
     """
     groups = batches(texts, batch_size)
     for group in groups[:warmup_batches]:
         translator.translate(group, target)
     # translate() returns decoded strings, so a GPU has finished by the time it returns.
+    translated = []
     started = time.perf_counter()
     for group in groups:
-        translator.translate(group, target)
-    return len(texts) / (time.perf_counter() - started)
+        translated += translator.translate(group, target)
+    elapsed = time.perf_counter() - started
+    if outputs is not None:
+        outputs[:] = translated
+    return len(texts) / elapsed
 
 
 def length_grouped_sentences_per_s(
-    translator: Seq2SeqTranslator,
+    translator: TranslationModel,
     texts: Sequence[str],
     *,
     batch_size: int = 32,
@@ -90,7 +112,7 @@ def length_grouped_sentences_per_s(
 
 
 def lone_sentence_ms(
-    translator: Seq2SeqTranslator,
+    translator: TranslationModel,
     text: str,
     *,
     runs: int = 5,
@@ -114,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    parser.add_argument("--backend", default="torch", choices=["torch", "ctranslate2"])
+    parser.add_argument("--compute-type", default=None, help="ctranslate2 only, e.g. int8")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workload", default="uniform")
     parser.add_argument("--count", type=int, default=128, help="sentences timed")
@@ -122,13 +146,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     translator = load_translator(
-        args.checkpoint, threads=args.threads, device=args.device, dtype=args.dtype
+        args.checkpoint,
+        threads=args.threads,
+        device=args.device,
+        dtype=args.dtype,
+        backend=args.backend,
+        compute_type=args.compute_type,
     )
     texts = workload(args.workload, args.count, seed=args.seed)
     result = {
         "checkpoint": args.checkpoint,
         "device": args.device,
         "dtype": args.dtype,
+        "backend": args.backend,
+        "compute_type": args.compute_type,
         "threads": args.threads,
         "workload": args.workload,
         "sentences": len(texts),

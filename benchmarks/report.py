@@ -50,8 +50,8 @@ def provenance() -> dict[str, Any]:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     header = (
-        "| system | workload | load | throughput (req/s) | p50 ms | p95 ms | p99 ms | errors |\n"
-        "|---|---|---|---|---|---|---|---|\n"
+        "| system | backend | workload | load | throughput (req/s) | p50 ms | p95 ms | p99 ms "
+        "| errors |\n|---|---|---|---|---|---|---|---|---|\n"
     )
 
     def ms(value: float | None) -> str:
@@ -61,7 +61,8 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         errors = sum(row.get("errors", {}).values())
         lines.append(
-            f"| {row['system']} | {row['workload']} | {row['load']} | {row['throughput']:.1f} "
+            f"| {row['system']} | {row.get('backend', '-')} | {row['workload']} | {row['load']} "
+            f"| {row['throughput']:.1f} "
             f"| {ms(row.get('p50_ms'))} | {ms(row.get('p95_ms'))} | {ms(row.get('p99_ms'))} "
             f"| {errors} |"
         )
@@ -69,22 +70,34 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    """Throughput against p50 latency, one line per system and workload (in load order), and
-    the in-process limits as vertical lines."""
-    figure, axes = plt.subplots(figsize=(8, 5))
+    """Throughput against p50 latency, one line per system, backend and workload (in load
+    order), and the in-process limits of the served backends as vertical lines, in the colour
+    of their backend's graph."""
+    figure, axes = plt.subplots(figsize=(9, 6))
     series: dict[str, list[dict[str, Any]]] = {}
+    served = {row.get("backend") for row in rows if row["system"].startswith("graph")}
+    colours = {backend: f"C{n}" for n, backend in enumerate(sorted(served, key=str))}
     for row in rows:
+        backend = row.get("backend")
         if row["system"] == "in-process limit":
+            if backend not in served:
+                continue
             style = "--" if row["workload"] == "uniform" else ":"
-            label = f"in-process limit ({row['workload']})"
-            axes.axvline(row["throughput"], color="grey", linestyle=style, label=label)
-        elif row.get("p50_ms") is not None:
-            series.setdefault(f"{row['system']} ({row['workload']})", []).append(row)
+            label = f"in-process limit, {backend} ({row['workload']})"
+            axes.axvline(
+                row["throughput"], color=colours[backend], linestyle=style, alpha=0.6, label=label
+            )
+        elif row.get("p50_ms") is not None and not row["system"].endswith("paired"):
+            label = f"{row['system']}, {backend or '-'} ({row['workload']})"
+            series.setdefault(label, []).append(row)
     for label, points in series.items():
         points.sort(key=_load_order)
         xs = [p["throughput"] for p in points]
         ys = [p["p50_ms"] for p in points]
-        axes.plot(xs, ys, marker="o", label=label)
+        backend = points[0].get("backend")
+        marker = "o" if points[0]["workload"] == "uniform" else "s"
+        colour = colours.get(backend) if points[0]["system"].startswith("graph") else "black"
+        axes.plot(xs, ys, marker=marker, label=label, color=colour, alpha=0.9)
         for point in points:
             axes.annotate(point["load"], (point["throughput"], point["p50_ms"]), fontsize=7)
     axes.set_xlabel("throughput (requests/s)")
@@ -92,7 +105,7 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     axes.set_yscale("log")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=6, ncol=2)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

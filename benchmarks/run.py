@@ -2,16 +2,21 @@
 
 All three on the same checkpoint (t5-small's architecture, every sentence exactly 32 new tokens),
 on uniform and on mixed-length sentences. The graph runs the shipped configs/local.yaml with only
-the Translator's ``model`` changed, so what is measured is what ships. Writes JSON (git sha,
-versions, machine), a Markdown table and a PNG plot under benchmarks/results/.
+the Translator's ``model`` changed, so what is measured is what ships. Then each other backend
+(``--backends``): its in-process limit, how many of its outputs differ from torch fp32's on the
+same sentences, and (``--served-backends``) the same graph with only the Translator's backend
+settings changed, reloaded in place. Writes JSON (git sha, versions, machine), a Markdown table
+and a PNG plot under benchmarks/results/.
 
     python -m benchmarks.run build/bench-t5-small
+    python -m benchmarks.run build/bench-t5-small --backends torch,ctranslate2:int8
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import os
 import statistics
 import sys
@@ -29,16 +34,126 @@ LONE_ROUNDS = 3
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def row(system: str, workload_name: str, result: load.LoadResult, load_label: str) -> dict:
-    return {"system": system, "workload": workload_name, "load": load_label, **result.to_dict()}
+PRIMARY = "torch float32"
+DEFAULT_BACKENDS = (
+    "torch,torch:bfloat16,ctranslate2:int8,ctranslate2:int8_float32,ctranslate2:float32"
+)
+DEFAULT_SERVED = "torch:bfloat16,ctranslate2:int8"
 
 
-def measure_limit(translator, args, texts: dict[str, list[str]]) -> dict[str, float]:
-    """The model alone: batched generate in batches of 32, in arrival order."""
+def parse_backend(spec: str) -> dict[str, Any]:
+    """``torch``, ``torch:bfloat16``, ``ctranslate2:int8`` -> Translator settings and a label."""
+    backend, _, kind = spec.strip().partition(":")
+    if backend == "torch":
+        settings = {"backend": "torch", "dtype": kind or "float32"}
+        return {"label": f"torch {settings['dtype']}", "settings": settings}
+    if backend == "ctranslate2":
+        settings = {"backend": "ctranslate2", "dtype": "float32", "compute_type": kind or "int8"}
+        return {"label": f"ctranslate2 {settings['compute_type']}", "settings": settings}
+    raise argparse.ArgumentTypeError(
+        f"backend {spec!r}: expected torch[:dtype] or ctranslate2[:compute_type]"
+    )
+
+
+def backend_list(text: str) -> list[dict[str, Any]]:
+    return [parse_backend(spec) for spec in text.split(",") if spec.strip()]
+
+
+async def bench_paired(base_url: str, config: dict, texts, args) -> list[dict]:
+    """The served backends and torch fp32 alternately, ``args.paired_rounds`` times, uniform at
+    ``args.clients``: a ratio between two graphs measured minutes apart on this shared VM mixes
+    in its drift; adjacent pairs mostly do not."""
+    from graph.deploy import deploy, deployment_of
+
+    rows = []
+    for round_number in range(args.paired_rounds):
+        for backend in [None, *args.served_backends]:
+            changed = copy.deepcopy(config)
+            label = PRIMARY if backend is None else backend["label"]
+            if backend is not None:
+                deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
+            deploy(changed)
+            async with load.http_sender(base_url) as send:
+                result = await drive_closed(send, texts["uniform"], args.clients, args)
+            print(f"paired round {round_number} [{label}]: {result.summary()}")
+            load_label = f"c={args.clients}, round {round_number + 1}"
+            rows.append(
+                row("graph HTTP paired", "uniform", result, load_label, label)
+                | {"round": round_number}
+            )
+    return rows
+
+
+def paired_ratios(paired: list[dict]) -> dict[str, Any]:
+    """Per backend: each round's throughput over torch fp32's in the same round, and the median."""
+    by_round: dict[int, dict[str, float]] = {}
+    for r in paired:
+        by_round.setdefault(r["round"], {})[r["backend"]] = r["throughput"]
+    ratios: dict[str, list[float]] = {}
+    for measured in by_round.values():
+        for label, value in measured.items():
+            if label != PRIMARY:
+                ratios.setdefault(label, []).append(value / measured[PRIMARY])
     return {
-        name: inprocess.batched_sentences_per_s(translator, sentences[: args.inprocess_count])
-        for name, sentences in texts.items()
+        label: {"rounds": values, "median": statistics.median(values)}
+        for label, values in ratios.items()
     }
+
+
+def row(
+    system: str, workload_name: str, result: load.LoadResult, load_label: str, backend=PRIMARY
+) -> dict:
+    return {
+        "system": system,
+        "backend": backend,
+        "workload": workload_name,
+        "load": load_label,
+        **result.to_dict(),
+    }
+
+
+def measure_limit(
+    translator, args, texts: dict[str, list[str]], outputs: dict[str, list[str]] | None = None
+) -> dict[str, float]:
+    """The model alone: batched generate in batches of 32, in arrival order. ``outputs``, when
+    given, receives each workload's translations."""
+    rates = {}
+    for name, sentences in texts.items():
+        translated: list[str] = []
+        rates[name] = inprocess.batched_sentences_per_s(
+            translator, sentences[: args.inprocess_count], outputs=translated
+        )
+        if outputs is not None:
+            outputs[name] = translated
+    return rates
+
+
+def measure_backends_inprocess(
+    backends: list[dict[str, Any]], translators: dict, args, texts, reference
+) -> dict[str, dict[str, Any]]:
+    """Each backend's limit, and how many of its outputs differ from torch fp32's."""
+    measured = {}
+    for backend in backends:
+        outputs: dict[str, list[str]] = {}
+        rates = measure_limit(translators[backend["label"]], args, texts, outputs)
+        differ = {
+            name: sum(a != b for a, b in zip(outputs[name], reference[name], strict=True))
+            for name in outputs
+        }
+        measured[backend["label"]] = {"rates": rates, "differ_from_torch_float32": differ}
+        print(f"in-process {backend['label']}: {rates}, differ from torch fp32: {differ}")
+    return measured
+
+
+async def bench_served_backend(base_url: str, texts, args, label: str) -> list[dict]:
+    """The graph at ``args.clients`` closed-loop clients on uniform and mixed sentences."""
+    rows = []
+    async with load.http_sender(base_url) as send:
+        for name in ("uniform", "mixed"):
+            result = await drive_closed(send, texts[name], args.clients, args)
+            print(f"graph HTTP [{label}], {name}: {result.summary()}")
+            rows.append(row("graph HTTP", name, result, f"c={args.clients}", backend=label))
+    return rows
 
 
 def measure_length_batching(translator, args, texts: list[str]) -> list[dict[str, Any]]:
@@ -130,11 +245,14 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
     """The issue's bars, computed from this run."""
     rows = results["rows"]
 
-    def throughput(system: str, workload_name: str, load_label: str) -> float:
+    def throughput(
+        system: str, workload_name: str, load_label: str, backend: str = PRIMARY
+    ) -> float:
         (match,) = [
             r
             for r in rows
-            if (r["system"], r["workload"], r["load"]) == (system, workload_name, load_label)
+            if (r["system"], r["workload"], r["load"], r.get("backend", PRIMARY))
+            == (system, workload_name, load_label, backend)
         ]
         return match["throughput"]
 
@@ -154,6 +272,36 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
         for graph, alone in zip(lone["graph_p50_ms"], lone["inprocess_ms"], strict=True)
     )
     out["errors"] = sum(sum(r["errors"].values()) for r in rows)
+    out["paired_graph_vs_graph_torch_float32"] = results.get(
+        "paired_graph_vs_graph_torch_float32", {}
+    )
+    out["backends"] = {}
+    for label, measured in results.get("backends", {}).items():
+        entry: dict[str, Any] = {
+            "inprocess_vs_torch_float32": {
+                name: rate / limit[name] for name, rate in measured["sentences_per_s"].items()
+            },
+            "differ_from_torch_float32": measured["differ_from_torch_float32"],
+        }
+        if measured.get("served"):
+            entry.update(
+                {
+                    name: {
+                        "graph": throughput("graph HTTP", name, full, label),
+                        "graph_vs_graph_torch_float32": throughput("graph HTTP", name, full, label)
+                        / throughput("graph HTTP", name, full),
+                        "graph_vs_seed": throughput("graph HTTP", name, full, label)
+                        / throughput("seed app", name, full),
+                        "graph_vs_own_limit": throughput("graph HTTP", name, full, label)
+                        / measured["sentences_per_s"][name],
+                    }
+                    for name in limit
+                }
+            )
+            entry["errors"] = sum(
+                sum(r["errors"].values()) for r in rows if r.get("backend") == label
+            )
+        out["backends"][label] = entry
     return out
 
 
@@ -178,6 +326,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=4.0, help="warm-up s per point")
     parser.add_argument("--inprocess-count", type=int, default=160)
     parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument(
+        "--backends",
+        type=backend_list,
+        default=backend_list(DEFAULT_BACKENDS),
+        help=f"in-process limit and fidelity for each (default {DEFAULT_BACKENDS}); "
+        "torch fp32 is always measured, as the reference",
+    )
+    parser.add_argument(
+        "--served-backends",
+        type=backend_list,
+        default=backend_list(DEFAULT_SERVED),
+        help=f"also served through the graph at --clients (default {DEFAULT_SERVED}); '' for none",
+    )
+    parser.add_argument(
+        "--paired-rounds",
+        type=int,
+        default=2,
+        help="torch fp32 and each served backend alternately, uniform at --clients, this many "
+        "times (0: none)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default=None, help="file stem (default: latest-<device>)")
     args = parser.parse_args(argv)
@@ -205,9 +373,20 @@ def main(argv: list[str] | None = None) -> int:
     translator = inprocess.load_translator(
         args.checkpoint, threads=args.threads, device=args.device, dtype=args.dtype
     )
+    served_labels = {b["label"] for b in args.served_backends}
+    others = [b for b in args.backends if b["label"] != PRIMARY]
+    others += [b for b in args.served_backends if b["label"] not in {o["label"] for o in others}]
+    backend_models = {
+        b["label"]: inprocess.load_translator(
+            args.checkpoint, threads=args.threads, device=args.device, **b["settings"]
+        )
+        for b in others
+    }
     print(f"in-process limit ({args.threads} threads, batch 32) ...")
-    limit_before = measure_limit(translator, args, texts)
+    reference: dict[str, list[str]] = {}
+    limit_before = measure_limit(translator, args, texts, reference)
     print(f"in-process before: {limit_before}")
+    backends_before = measure_backends_inprocess(others, backend_models, args, texts, reference)
 
     ray.init(address="local", include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
@@ -225,11 +404,21 @@ def main(argv: list[str] | None = None) -> int:
         deploy(config)
         rows += asyncio.run(bench_graph(base_url, texts, limit_before["uniform"], args))
         lone = asyncio.run(bench_lone(base_url, translator, texts["uniform"], args))
+        for backend in args.served_backends:
+            # Only the Translator's backend settings change: the replica reloads in place.
+            changed = copy.deepcopy(config)
+            deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
+            deploy(changed)
+            rows += asyncio.run(bench_served_backend(base_url, texts, args, backend["label"]))
+        paired = (
+            asyncio.run(bench_paired(base_url, config, texts, args)) if args.paired_rounds else []
+        )
     finally:
         serve.shutdown()
         ray.shutdown()
     limit_after = measure_limit(translator, args, texts)
     print(f"in-process after: {limit_after}")
+    backends_after = measure_backends_inprocess(others, backend_models, args, texts, reference)
     length_batching = measure_length_batching(translator, args, texts["mixed"])
     limit = {
         "sentences_per_s": {
@@ -241,19 +430,39 @@ def main(argv: list[str] | None = None) -> int:
         "lone_rounds": {k: v for k, v in lone.items() if k != "row"},
     }
     rows.append(lone["row"])
+    rows += paired
 
-    for name, value in limit["sentences_per_s"].items():
-        rows.insert(
-            0,
-            {
-                "system": "in-process limit",
-                "workload": name,
-                "load": "batch 32",
-                "throughput": value,
-                "p50_ms": None,
-                "errors": {},
+    backends = {
+        label: {
+            "sentences_per_s": {
+                name: (before["rates"][name] + backends_after[label]["rates"][name]) / 2
+                for name in before["rates"]
             },
-        )
+            "before": before["rates"],
+            "after": backends_after[label]["rates"],
+            "differ_from_torch_float32": before["differ_from_torch_float32"],
+            "differ_after": backends_after[label]["differ_from_torch_float32"],
+            "compared_sentences": args.inprocess_count,
+            "served": label in served_labels,
+        }
+        for label, before in backends_before.items()
+    }
+    limits = [(PRIMARY, limit["sentences_per_s"])]
+    limits += [(label, b["sentences_per_s"]) for label, b in backends.items()]
+    for label, rates in reversed(limits):
+        for name, value in reversed(rates.items()):
+            rows.insert(
+                0,
+                {
+                    "system": "in-process limit",
+                    "backend": label,
+                    "workload": name,
+                    "load": "batch 32",
+                    "throughput": value,
+                    "p50_ms": None,
+                    "errors": {},
+                },
+            )
     results: dict[str, Any] = {
         "title": f"Translation graph vs tutorial app vs model alone ({args.device}, "
         f"t5-small-shaped, 32 tokens/sentence)",
@@ -261,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "graph_config": config,
         "inprocess": limit,
+        "backends": backends,
+        "paired_graph_vs_graph_torch_float32": paired_ratios(paired),
         "length_batching_mixed": length_batching,
         "rows": rows,
         "elapsed_s": round(time.monotonic() - started, 1),

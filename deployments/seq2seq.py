@@ -1,6 +1,7 @@
 """Load a Hugging Face seq2seq checkpoint and translate batches with it.
 
-The one module that imports torch and transformers, so that everything else tests without them.
+With deployments/ctranslate2_backend.py (the same interface on CTranslate2), the only modules
+that import torch and transformers, so that everything else tests without them.
 A checkpoint is a hub id (``t5-small``) or a local folder; both go through the same
 ``AutoTokenizer`` + ``AutoModelForSeq2SeqLM`` path.
 """
@@ -34,6 +35,9 @@ def resolve_device(device: str, gpus_assigned: bool) -> str:
 
 class Seq2SeqTranslator:
     """A loaded checkpoint: a list of texts in, a list of translations out."""
+
+    backend = "torch"
+    compute_type = None  # ctranslate2's setting; torch has dtype
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ changes it, so everything here applies without a restart (a new ``model`` reload
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
@@ -80,14 +80,25 @@ class TranslatorBatching(_Settings):
     max_batch_tokens: PositiveInt = 8192
 
 
+# CTranslate2 weight types (README "Backends"); the GPU ones are refused on cpu.
+ComputeType = Literal["int8", "int8_float32", "float32", "float16", "int8_float16"]
+GPU_COMPUTE_TYPES = ("float16", "int8_float16")
+CPU_COMPUTE_TYPES = tuple(t for t in get_args(ComputeType) if t not in GPU_COMPUTE_TYPES)
+
+
 class TranslatorSettings(_Settings):
     """Which checkpoint, where it runs, and how it decodes."""
 
     model: str = Field("t5-small", min_length=1, description="Hub id or local folder.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
-    # Serve sets OMP_NUM_THREADS to floor(num_cpus), so a 0.5-CPU replica would run torch on
-    # one thread; None keeps torch's own choice.
+    # torch: the seed's exact output; ctranslate2: the checkpoint converted (and cached) on first
+    # load, run with compute_type, which ctranslate2 needs and torch refuses (torch uses dtype).
+    backend: Literal["torch", "ctranslate2"] = "torch"
+    compute_type: ComputeType | None = None
+    # Compute threads of either backend (ctranslate2's intra_threads). Serve sets
+    # OMP_NUM_THREADS to floor(num_cpus), so a 0.5-CPU replica would run torch on one thread;
+    # None keeps the engine's own choice.
     torch_threads: PositiveInt | None = None
     decoding: DecodingSettings = DecodingSettings()
     batching: TranslatorBatching = TranslatorBatching()
@@ -98,9 +109,30 @@ class TranslatorSettings(_Settings):
             raise ValueError("dtype float16 needs device cuda (or auto on a GPU replica)")
         return self
 
+    @model_validator(mode="after")
+    def _compute_type_goes_with_ctranslate2(self) -> TranslatorSettings:
+        if self.backend == "torch" and self.compute_type is not None:
+            raise ValueError(
+                f"compute_type {self.compute_type} applies to backend ctranslate2; "
+                "backend torch uses dtype"
+            )
+        if self.backend == "ctranslate2":
+            if self.compute_type is None:
+                raise ValueError(
+                    f"backend ctranslate2 needs compute_type: {', '.join(CPU_COMPUTE_TYPES)}; "
+                    f"on cuda also {', '.join(GPU_COMPUTE_TYPES)}"
+                )
+            if self.dtype != "float32":
+                raise ValueError(
+                    f"dtype {self.dtype} is torch's; backend ctranslate2 uses compute_type"
+                )
+            if self.compute_type in GPU_COMPUTE_TYPES and self.device == "cpu":
+                raise ValueError(f"compute_type {self.compute_type} needs device cuda")
+        return self
+
     def load_key(self) -> tuple:
         """The settings that need the model reloaded when they change."""
-        return (self.model, self.device, self.dtype)
+        return (self.model, self.device, self.dtype, self.backend, self.compute_type)
 
 
 class PostprocessorSettings(_Settings):

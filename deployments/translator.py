@@ -11,6 +11,7 @@ import ray
 import torch
 from ray import serve
 
+from deployments.backends import TranslationModel, load_translator
 from deployments.errors import (
     DeadlineExceeded,
     TranslationFailed,
@@ -23,7 +24,7 @@ from deployments.metrics import Metrics
 from deployments.observability import target_tag
 from deployments.scheduling import BatchScheduler
 from deployments.segmentation import SegmentedText, splice, split_segments, split_to_fit
-from deployments.seq2seq import Seq2SeqTranslator, resolve_device
+from deployments.seq2seq import resolve_device
 from deployments.settings import TranslatorSettings
 
 logger = logging.getLogger("ray.serve")
@@ -43,7 +44,7 @@ class Translator:
 
     def __init__(self) -> None:
         self._settings: TranslatorSettings | None = None
-        self._model: Seq2SeqTranslator | None = None
+        self._model: TranslationModel | None = None
         self._scheduler = BatchScheduler(self._translate_items)
         self._padded_tokens = 0
         self._real_tokens = 0
@@ -73,18 +74,19 @@ class Translator:
         )
         self._settings = settings
 
-    def _load(self, settings: TranslatorSettings) -> Seq2SeqTranslator:
+    def _load(self, settings: TranslatorSettings) -> TranslationModel:
         gpus_assigned = settings.device == "auto" and bool(ray.get_gpu_ids())
         device = resolve_device(settings.device, gpus_assigned=gpus_assigned)
-        model = Seq2SeqTranslator(
-            settings.model,
-            device=device,
-            dtype=settings.dtype,
-            decoding_overrides=settings.decoding.overrides(),
-        )
+        model = load_translator(settings, device)
         # Warm up before Serve marks the replica ready: the first generate pays for lazy init.
         model.translate([WARM_UP_TEXT], next(iter(model.targets)))
-        logger.info("Translator loaded %s on %s (%s)", settings.model, device, settings.dtype)
+        logger.info(
+            "Translator loaded %s on %s (%s %s)",
+            model.model_name,
+            device,
+            model.backend,
+            model.dtype,
+        )
         return model
 
     def describe(self) -> dict[str, Any]:
@@ -95,6 +97,8 @@ class Translator:
             "model": model.model_name,
             "device": str(model.device),
             "dtype": model.dtype,
+            "backend": model.backend,
+            "compute_type": model.compute_type,
             "torch_threads": self._settings.torch_threads or torch.get_num_threads(),
             "max_input_tokens": model.max_input_tokens,
             "targets": {
@@ -191,7 +195,7 @@ class Translator:
 
     def _translate_target(
         self,
-        model: Seq2SeqTranslator,
+        model: TranslationModel,
         items: list[TextItem],
         indices: list[int],
         target: str,

@@ -27,8 +27,27 @@ def deployments_of(config):
     return {d["name"]: d for d in application["deployments"]}
 
 
-def test_the_three_configs_ship():
-    assert {p.name for p in CONFIG_FILES} >= {"local.yaml", "cpu.yaml", "gpu.yaml"}
+def test_the_configs_ship():
+    assert {p.name for p in CONFIG_FILES} >= {"local.yaml", "cpu.yaml", "gpu.yaml", "cpu-fast.yaml"}
+
+
+def test_local_keeps_the_seeds_output_and_cpu_fast_differs_only_in_the_backend():
+    local, fast = load(CONFIGS / "local.yaml"), load(CONFIGS / "cpu-fast.yaml")
+    local_translator = deployments_of(local)["Translator"]["user_config"]
+    fast_translator = deployments_of(fast)["Translator"]["user_config"]
+    assert TranslatorSettings.model_validate(local_translator).backend == "torch"
+    assert local_translator["dtype"] == "float32"
+    settings = TranslatorSettings.model_validate(fast_translator)
+    assert (settings.backend, settings.compute_type, settings.device) == (
+        "ctranslate2",
+        "int8",
+        "cpu",
+    )
+    assert {k: v for k, v in fast_translator.items() if k not in ("backend", "compute_type")} == (
+        local_translator
+    )
+    for name in ("TranslationIngress", "Postprocessor"):
+        assert deployments_of(fast)[name] == deployments_of(local)[name]
 
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)

@@ -1,6 +1,7 @@
 """The model path on the real phrasebook checkpoint, without Ray."""
 
 import pytest
+import torch
 
 from checkpoints.phrasebook import load_phrasebook
 from deployments.seq2seq import Seq2SeqTranslator, resolve_device
@@ -32,6 +33,26 @@ def test_every_phrase_is_reproduced_exactly(translator, target):
     phrases = [p for p in PHRASES if p.target == target]
     assert translator.translate([p.english for p in phrases], target) == [
         p.translation for p in phrases
+    ]
+
+
+@pytest.fixture(scope="module")
+def bf16_translator(phrasebook_checkpoint):
+    return Seq2SeqTranslator(str(phrasebook_checkpoint), device="cpu", dtype="bfloat16")
+
+
+# bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes one phrase of 140 (measured;
+# README "Backends"). Any other difference, or this one gone, fails the test.
+BF16_CHANGES = {"I am a vegetarian.": "Je suis végégétarien."}
+
+
+@pytest.mark.parametrize("target", ["fr", "de"])
+def test_bfloat16_reproduces_the_phrasebook_but_one_known_phrase(bf16_translator, target):
+    """Loaded in bfloat16 (measured faster on this CPU than fp32 weights under autocast)."""
+    assert bf16_translator.model.dtype == torch.bfloat16
+    phrases = [p for p in PHRASES if p.target == target]
+    assert bf16_translator.translate([p.english for p in phrases], target) == [
+        BF16_CHANGES.get(p.english, p.translation) for p in phrases
     ]
 
 

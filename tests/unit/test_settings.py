@@ -57,3 +57,44 @@ def test_only_model_device_and_dtype_need_a_reload():
         ).load_key()
     )
     assert base.load_key() != TranslatorSettings(model="b", device="cpu").load_key()
+
+
+def test_the_default_backend_is_torch_as_the_seed():
+    settings = TranslatorSettings()
+    assert (settings.backend, settings.compute_type) == ("torch", None)
+
+
+@pytest.mark.parametrize("compute_type", ["int8", "int8_float32", "float32"])
+def test_ctranslate2_takes_the_cpu_compute_types(compute_type):
+    settings = TranslatorSettings(device="cpu", backend="ctranslate2", compute_type=compute_type)
+    assert settings.compute_type == compute_type
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"backend": "onnx"}, "backend"),
+        ({"backend": "ctranslate2"}, "needs compute_type"),
+        ({"backend": "ctranslate2", "compute_type": "int4"}, "compute_type"),
+        ({"compute_type": "int8"}, "applies to backend ctranslate2"),
+        ({"backend": "ctranslate2", "compute_type": "int8", "dtype": "bfloat16"}, "dtype"),
+        ({"backend": "ctranslate2", "compute_type": "float16", "device": "cpu"}, "needs device"),
+        ({"backend": "ctranslate2", "compute_type": "int8_float16", "device": "cpu"}, "cuda"),
+    ],
+)
+def test_bad_backend_settings_refuse_to_deploy(bad, message):
+    with pytest.raises(ValidationError, match=message):
+        TranslatorSettings.model_validate(bad)
+
+
+def test_gpu_compute_types_are_valid_on_cuda():
+    settings = TranslatorSettings(device="cuda", backend="ctranslate2", compute_type="float16")
+    assert settings.compute_type == "float16"
+
+
+def test_a_backend_or_compute_type_change_reloads_the_model():
+    torch_fp32 = TranslatorSettings(model="a", device="cpu")
+    int8 = TranslatorSettings(model="a", device="cpu", backend="ctranslate2", compute_type="int8")
+    float32 = int8.model_copy(update={"compute_type": "float32"})
+    bf16 = TranslatorSettings(model="a", device="cpu", dtype="bfloat16")
+    assert len({s.load_key() for s in (torch_fp32, int8, float32, bf16)}) == 4
