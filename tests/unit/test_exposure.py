@@ -36,4 +36,5 @@ def test_make_run_fixes_the_metrics_port_and_keeps_the_dashboard_on_loopback(mon
     assert ipaddress.ip_address(calls["init"]["dashboard_host"]).is_loopback
     assert calls["serve"] == ["run", "configs/local.yaml"]
     makefile = (CONFIGS.parent / "Makefile").read_text()
-    assert "-m graph.run configs/local.yaml" in makefile
+    assert "-m graph.run configs/$(CONFIG).yaml" in makefile
+    assert "CONFIG ?= local" in makefile
