@@ -111,3 +111,30 @@ def test_splice_replaces_one_segment_and_keeps_the_layout():
     assert spliced.segments[0] == "First." and spliced.segments[-1] == "Third."
     assert len(spliced.segments) == 2 + len(parts.segments)
     assert reassemble(spliced.gaps, spliced.segments) == " First. Second one here.\nThird."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "One sentence, ending here.",
+        "A question?",
+        "Pi is 3.14 and e is 2.71",  # full stops inside numbers, no space after
+        "See example.com for more",
+        'Quoted: "Stop."',
+    ],
+)
+def test_a_line_with_no_inner_sentence_end_is_one_segment_without_the_segmenter(line, monkeypatch):
+    import pysbd
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("pysbd was asked about a line that cannot hold two sentences")
+
+    monkeypatch.setattr(pysbd, "Segmenter", must_not_run)
+    assert split_segments(line).segments == (line,)
+
+
+@pytest.mark.parametrize(
+    "line", ["One. Two.", "Wait!  Go", "你好。我很好！", 'He said "No." Then left.']
+)
+def test_a_line_that_may_hold_several_sentences_goes_to_the_segmenter(line):
+    assert len(split_segments(line).segments) == 2
