@@ -7,7 +7,7 @@ know which one runs. Each is imported only when chosen: a torch replica never lo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from deployments.settings import GPU_COMPUTE_TYPES, TranslatorSettings
 from deployments.targets import TargetDecoding
@@ -32,6 +32,38 @@ class TranslationModel(Protocol):
     def translate(self, texts: Sequence[str], target: str) -> list[str]: ...
 
     def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]: ...
+
+
+class TokenizedCheckpoint:
+    """What both engines do the same way, with the checkpoint's Hugging Face tokenizer: the
+    prefix, the input ids, the model's input bound. An engine sets ``tokenizer``, ``config``
+    (the checkpoint's) and ``targets``, and brings its own ``translate_encoded``."""
+
+    tokenizer: Any
+    config: Any
+    targets: dict[str, TargetDecoding]
+
+    @property
+    def max_input_tokens(self) -> int | None:
+        """The longest input the model reads (512 for t5-small); None where it has no bound."""
+        limit = getattr(self.config, "n_positions", None)
+        return int(limit) if limit else None
+
+    def encode(self, texts: Sequence[str], target: str) -> list[list[int]]:
+        """Each text's input ids as the model will see them, prefix included, unpadded."""
+        prefix = self.targets[target].prefix
+        return self.tokenizer([prefix + text for text in texts])["input_ids"]
+
+    def count_tokens(self, texts: Sequence[str], target: str) -> list[int]:
+        """Input length in tokens of each text, prefix included."""
+        return [len(ids) for ids in self.encode(texts, target)]
+
+    def translate(self, texts: Sequence[str], target: str) -> list[str]:
+        """Translate ``texts`` in one model call."""
+        return self.translate_encoded(self.encode(texts, target), target)
+
+    def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
+        raise NotImplementedError
 
 
 def load_translator(settings: TranslatorSettings, device: str) -> TranslationModel:

@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
+from deployments.backends import TokenizedCheckpoint
 from deployments.settings import ComputeType
 from deployments.targets import TargetDecoding, targets_from_task_params
 
@@ -203,7 +204,7 @@ def decoding_options(defaults: Mapping[str, Any], generate_kwargs: Mapping[str, 
     }
 
 
-class CTranslate2Translator:
+class CTranslate2Translator(TokenizedCheckpoint):
     """A checkpoint converted to CTranslate2: a list of texts in, a list of translations out."""
 
     backend = "ctranslate2"
@@ -258,21 +259,6 @@ class CTranslate2Translator:
             name: decoding_options(self._defaults, t.generate_kwargs) for name, t in targets.items()
         }
         self.targets, self._options = targets, options
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        limit = getattr(self.config, "n_positions", None)
-        return int(limit) if limit else None
-
-    def encode(self, texts: Sequence[str], target: str) -> list[list[int]]:
-        prefix = self.targets[target].prefix
-        return self.tokenizer([prefix + text for text in texts])["input_ids"]
-
-    def count_tokens(self, texts: Sequence[str], target: str) -> list[int]:
-        return [len(ids) for ids in self.encode(texts, target)]
-
-    def translate(self, texts: Sequence[str], target: str) -> list[str]:
-        return self.translate_encoded(self.encode(texts, target), target)
 
     def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
         if not input_ids:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+from deployments.backends import TokenizedCheckpoint
 from deployments.targets import TargetDecoding, targets_from_task_params
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def resolve_device(device: str, gpus_assigned: bool) -> str:
     return "cuda" if gpus_assigned and torch.cuda.is_available() else "cpu"
 
 
-class Seq2SeqTranslator:
+class Seq2SeqTranslator(TokenizedCheckpoint):
     """A loaded checkpoint: a list of texts in, a list of translations out."""
 
     backend = "torch"
@@ -52,6 +53,7 @@ class Seq2SeqTranslator:
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=DTYPES[dtype])
         self.model.to(self.device).eval()
+        self.config = self.model.config
         self.dtype = dtype
         self.targets: dict[str, TargetDecoding] = {}
         self.set_decoding(decoding_overrides)
@@ -63,26 +65,7 @@ class Seq2SeqTranslator:
 
     def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
         """Apply the config's decoding settings on top of the checkpoint's; no reload needed."""
-        self.targets = targets_from_task_params(self.model.config.task_specific_params, overrides)
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        """The longest input the model reads (512 for t5-small); None where it has no bound."""
-        limit = getattr(self.model.config, "n_positions", None)
-        return int(limit) if limit else None
-
-    def encode(self, texts: Sequence[str], target: str) -> list[list[int]]:
-        """Each text's input ids as the model will see them, prefix included, unpadded."""
-        prefix = self.targets[target].prefix
-        return self.tokenizer([prefix + text for text in texts])["input_ids"]
-
-    def count_tokens(self, texts: Sequence[str], target: str) -> list[int]:
-        """Input length in tokens of each text, prefix included."""
-        return [len(ids) for ids in self.encode(texts, target)]
-
-    def translate(self, texts: Sequence[str], target: str) -> list[str]:
-        """Translate ``texts`` with one ``generate`` call, as the old pipeline did one text."""
-        return self.translate_encoded(self.encode(texts, target), target)
+        self.targets = targets_from_task_params(self.config.task_specific_params, overrides)
 
     @torch.inference_mode()
     def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
