@@ -43,6 +43,14 @@ class TokenizedCheckpoint:
     config: Any
     targets: dict[str, TargetDecoding]
 
+    def _require_targets(self, model: str) -> None:
+        """A checkpoint with no translation_en_to_* entry has nothing to offer: refuse it."""
+        if not self.targets:
+            raise ValueError(
+                f"checkpoint {model!r} declares no translation_en_to_* entry in "
+                "task_specific_params, so it has no target language to offer"
+            )
+
     @property
     def max_input_tokens(self) -> int | None:
         """The longest input the model reads (512 for t5-small); None where it has no bound."""

@@ -247,11 +247,7 @@ class CTranslate2Translator(TokenizedCheckpoint):
         self.targets: dict[str, TargetDecoding] = {}
         self._options: dict[str, dict[str, Any]] = {}
         self.set_decoding(decoding_overrides)
-        if not self.targets:
-            raise ValueError(
-                f"checkpoint {model!r} declares no translation_en_to_* entry in "
-                "task_specific_params, so it has no target language to offer"
-            )
+        self._require_targets(model)
 
     def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
         targets = targets_from_task_params(self.config.task_specific_params, overrides)

@@ -57,11 +57,7 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
         self.dtype = dtype
         self.targets: dict[str, TargetDecoding] = {}
         self.set_decoding(decoding_overrides)
-        if not self.targets:
-            raise ValueError(
-                f"checkpoint {model!r} declares no translation_en_to_* entry in "
-                "task_specific_params, so it has no target language to offer"
-            )
+        self._require_targets(model)
 
     def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
         """Apply the config's decoding settings on top of the checkpoint's; no reload needed."""
