@@ -98,4 +98,3 @@ def test_a_backend_or_compute_type_change_reloads_the_model():
     float32 = int8.model_copy(update={"compute_type": "float32"})
     bf16 = TranslatorSettings(model="a", device="cpu", dtype="bfloat16")
     assert len({s.load_key() for s in (torch_fp32, int8, float32, bf16)}) == 4
-
