@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+Prepared = TypeVar("Prepared")
 Result = TypeVar("Result")
 
 
@@ -87,7 +88,7 @@ class BatchScheduler(Generic[Item, Result]):
         self.max_wait_s = max_wait_s
         self._queue: list[_Submission] = []
         self._arrival = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._executor = self._new_executor()
         self._worker: asyncio.Task | None = None
         self._running_items = 0
         self._free_since = 0.0  # when the model last finished a call
@@ -97,6 +98,32 @@ class BatchScheduler(Generic[Item, Result]):
         self.items = 0
         self.busy_s = 0.0
         self.dropped_items = 0
+
+    def on_new_worker_thread(self, prepare: Callable[[], Prepared]) -> Prepared:
+        """Run ``prepare`` (load and warm up a model) on a new worker thread, which then runs
+        every later call; the old thread ends after the call it may be running. If ``prepare``
+        raises, the old thread stays.
+
+        OpenMP keeps a pool of threads for each thread that ran a parallel region, until that
+        thread exits, and once its threads outnumber the cores libgomp stops spin-waiting
+        between parallel regions: every region then pays a futex wake. So the model loads, warms
+        up and runs on one thread, and a reloaded model gets a fresh one. Measured here: after a
+        reload from torch to CTranslate2 int8 (whose libgomp calls bind to torch's) on the old
+        thread, the graph served 34 instead of 49 requests/s.
+        """
+        executor = self._new_executor()
+        try:
+            prepared = executor.submit(prepare).result()
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        old, self._executor = self._executor, executor
+        old.shutdown(wait=False)
+        return prepared
+
+    @staticmethod
+    def _new_executor() -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
 
     def configure(self, *, max_items: int, max_wait_s: float) -> None:
         """New limits apply from the next call on."""

@@ -16,10 +16,10 @@ class FakeModel:
         self.calls: list[list[str]] = []
         self.seconds = seconds
         self.fail_on = fail_on
-        self.threads: set[str] = set()
+        self.threads: set[threading.Thread] = set()
 
     def __call__(self, items: list[str]) -> list[str]:
-        self.threads.add(threading.current_thread().name)
+        self.threads.add(threading.current_thread())
         self.calls.append(list(items))
         if self.fail_on in items:
             raise RuntimeError("boom")
@@ -202,3 +202,47 @@ def test_each_submission_learns_its_queue_wait_and_its_model_calls_time():
     assert first.run_s >= 0.2 and second.run_s >= 0.2
     assert second.queued_s >= 0.1  # it waited for "first" to finish
     assert 0 <= first.queued_s <= first.queued_s + first.run_s
+
+
+def test_a_prepared_model_runs_on_the_thread_that_prepared_it_and_a_reload_gets_a_new_one():
+    threads: list[tuple[str, threading.Thread]] = []
+
+    def model(items):
+        threads.append(("call", threading.current_thread()))
+        return items
+
+    def prepare(name):
+        threads.append(("prepare", threading.current_thread()))
+        return name
+
+    async def main():
+        scheduler = BatchScheduler(model, max_items=8, max_wait_s=0)
+        assert scheduler.on_new_worker_thread(lambda: prepare("first")) == "first"
+        await scheduler.submit(["a"])
+        assert scheduler.on_new_worker_thread(lambda: prepare("second")) == "second"
+        await scheduler.submit(["b"])
+
+    run(main())
+    # OpenMP pools belong to the thread that ran a parallel region: load, warm-up and calls
+    # share one thread, and a reloaded model does not inherit the old model's thread.
+    assert [kind for kind, _ in threads] == ["prepare", "call", "prepare", "call"]
+    (_, first), (_, first_call), (_, second), (_, second_call) = threads
+    assert first is first_call and second is second_call and first is not second
+    assert threading.main_thread() not in (first, second)
+
+
+def test_a_failed_prepare_keeps_the_old_worker_thread():
+    model = FakeModel()
+
+    def broken():
+        raise OSError("no such checkpoint")
+
+    async def main():
+        scheduler = BatchScheduler(model, max_items=8, max_wait_s=0)
+        await scheduler.submit(["a"])
+        with pytest.raises(OSError, match="no such checkpoint"):
+            scheduler.on_new_worker_thread(broken)
+        assert await scheduler.submit(["b"]) == ["B"]
+
+    run(main())
+    assert len(model.threads) == 1  # both calls ran on the thread that was there before
