@@ -30,7 +30,6 @@ from benchmarks.workloads import workload
 from deployments.scheduling import PEAK_MEMORY_CALLS
 
 PORT = int(os.environ.get("BENCH_SERVE_PORT", "8124"))
-LONE_ROUNDS = 3
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -168,11 +167,6 @@ def measure_length_batching(translator, args, texts: list[str]) -> list[dict[str
     return rows
 
 
-def measure_lone(translator, texts: list[str]) -> float:
-    """One sentence alone, median over a few sentences (ms)."""
-    return statistics.median(inprocess.lone_sentence_ms(translator, t, runs=3) for t in texts[:4])
-
-
 async def drive_closed(send, texts, clients: int, args) -> load.LoadResult:
     return await load.closed_loop(
         send, texts, concurrency=clients, duration_s=args.duration, warmup_s=args.warmup
@@ -190,28 +184,38 @@ async def bench_seed(base_url: str, texts: dict[str, list[str]], args) -> list[d
 
 
 async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[str, Any]:
-    """A lone client against the graph, alternating with the model alone, LONE_ROUNDS times."""
+    """A lone client, each request paired with the same sentence translated by the model alone
+    just before it: the pair's difference is what the graph adds, and pairs taken seconds apart
+    keep this VM's drift (10% and more over minutes) out of it."""
     inprocess_ms, graph_ms, outcomes = [], [], []
     async with load.http_sender(base_url) as send:
-        for _ in range(LONE_ROUNDS):
-            inprocess_ms.append(measure_lone(translator, texts))
-            result = await load.closed_loop(
-                send,
-                texts,
-                concurrency=1,
-                duration_s=args.lone_duration,
-                # After the 32-client runs the Translator still expects a cohort for its next
-                # PEAK_MEMORY_CALLS calls (each waits up to max_wait_s); warm-up covers those.
-                warmup_requests=PEAK_MEMORY_CALLS + 1,
-            )
-            graph_ms.append(result.p50_ms)
-            outcomes.append(result)
-            print(f"lone: in-process {inprocess_ms[-1]:.0f} ms, graph {result.summary()}")
-    median = sorted(outcomes, key=lambda r: r.p50_ms)[len(outcomes) // 2]
+        # After the 32-client runs the Translator still expects a cohort for its next
+        # PEAK_MEMORY_CALLS calls (each waits up to max_wait_s): warm up past those.
+        for text in texts[: PEAK_MEMORY_CALLS + 1]:
+            await send(text)
+        for text in texts[: args.lone_pairs]:
+            started = time.perf_counter()
+            translator.translate([text], "fr")
+            alone_ms = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            try:
+                await send(text)
+            except Exception as error:  # counted in the row's errors; the pair is left out
+                outcomes.append(load.Outcome(time.perf_counter() - started, load.error_kind(error)))
+                continue
+            outcomes.append(load.Outcome(time.perf_counter() - started))
+            inprocess_ms.append(alone_ms)
+            graph_ms.append(outcomes[-1].latency_s * 1000)
+            if len(graph_ms) % 10 == 0:
+                print(
+                    f"lone pair {len(graph_ms)}: {alone_ms:.0f} ms alone, {graph_ms[-1]:.0f} graph"
+                )
+    result = load.summarize("closed", outcomes, sum(o.latency_s for o in outcomes), concurrency=1)
+    print(f"lone: {result.summary()}")
     return {
         "inprocess_ms": inprocess_ms,
-        "graph_p50_ms": graph_ms,
-        "row": row("graph HTTP", "uniform", median, "c=1"),
+        "graph_ms": graph_ms,
+        "row": row("graph HTTP", "uniform", result, "c=1"),
     }
 
 
@@ -258,7 +262,7 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
 
     limit = results["inprocess"]["sentences_per_s"]
     full = f"c={clients}"
-    lone = results["inprocess"]["lone_rounds"]
+    lone = results["inprocess"]["lone_pairs"]
     out = {
         workload_name: {
             "graph_vs_limit": throughput("graph HTTP", workload_name, full) / limit[workload_name],
@@ -268,8 +272,7 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
         for workload_name in limit
     }
     out["lone_request_added_ms"] = statistics.median(
-        graph - alone
-        for graph, alone in zip(lone["graph_p50_ms"], lone["inprocess_ms"], strict=True)
+        graph - alone for graph, alone in zip(lone["graph_ms"], lone["inprocess_ms"], strict=True)
     )
     out["errors"] = sum(sum(r["errors"].values()) for r in rows)
     out["paired_graph_vs_graph_torch_float32"] = results.get(
@@ -314,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="default: config's")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--sweep", type=int, nargs="+", default=[8, 32, 64])
-    parser.add_argument("--lone-duration", type=float, default=8.0, help="s per lone round")
+    parser.add_argument(
+        "--lone-pairs", type=int, default=40, help="lone requests, each paired with the model alone"
+    )
     parser.add_argument(
         "--open-rates",
         type=float,
@@ -427,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         "before": limit_before,
         "after": limit_after,
         "lone_sentence_ms": statistics.median(lone["inprocess_ms"]),
-        "lone_rounds": {k: v for k, v in lone.items() if k != "row"},
+        "lone_pairs": {k: v for k, v in lone.items() if k != "row"},
     }
     rows.append(lone["row"])
     rows += paired
