@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     from ray import serve
 
     from benchmarks.baselines import seed_app
+    from graph.cluster import apply_ray_env
     from graph.deploy import deploy, deployment_of, load_config
 
     config = load_config(args.config, model=str(Path(args.checkpoint).resolve()), port=PORT)
@@ -393,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"in-process before: {limit_before}")
     backends_before = measure_backends_inprocess(others, backend_models, args, texts, reference)
 
+    apply_ray_env()  # as `make run` starts Ray: replicas at nice 0
     ray.init(address="local", include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     base_url = f"http://127.0.0.1:{PORT}"

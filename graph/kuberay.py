@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from graph.cluster import RAY_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 OUTPUT = CONFIGS / "kuberay"
@@ -176,6 +178,8 @@ def _pod(
                 "imagePullPolicy": "IfNotPresent",
                 "resources": {"limits": limits, "requests": {"cpu": cpu, "memory": memory}},
                 "ports": ports,
+                # `ray start` reads RAY_<setting>: replicas at nice 0 (graph/cluster.py).
+                "env": [{"name": name, "value": value} for name, value in RAY_ENV.items()],
             }
         ]
     }

@@ -10,6 +10,7 @@ import yaml
 from ray.serve.schema import ServeDeploySchema
 
 from graph import kuberay
+from graph.cluster import RAY_ENV
 from tests import k8s_schema
 from tests.paths import CONFIGS, RAYSERVICE_CRD, ROOT
 
@@ -120,6 +121,16 @@ def test_every_pod_serves_http_and_the_head_the_dashboard(name):
     for group in cluster["workerGroupSpecs"]:  # proxy_location: EveryNode
         ports = {p["name"]: p["containerPort"] for p in containers(group)[0]["ports"]}
         assert ports["serve"] == kuberay.SERVE_PORT
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_pod_starts_ray_with_the_graphs_cluster_settings(name):
+    cluster = committed(name)["spec"]["rayClusterConfig"]
+    for group in [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]:
+        for container in containers(group):
+            env = {e["name"]: e["value"] for e in container.get("env", [])}
+            assert env["RAY_worker_niceness"] == "0", container["name"]
+            assert env.items() >= RAY_ENV.items()
 
 
 def test_the_gpu_cluster_pins_the_translator_to_its_gpu_worker_group():
