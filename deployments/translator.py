@@ -62,7 +62,8 @@ class Translator:
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         settings = TranslatorSettings.model_validate(user_config)
         if self._model is None or settings.load_key() != self._settings.load_key():
-            self._model = self._scheduler.on_new_worker_thread(lambda: self._load(settings))
+            self._model = self._load(settings)
+            self._scheduler.renew_worker_thread()  # see there: OpenMP pools live per thread
         else:
             self._model.set_decoding(settings.decoding.overrides())
         batching = settings.batching
@@ -73,7 +74,6 @@ class Translator:
         self._settings = settings
 
     def _load(self, settings: TranslatorSettings) -> TranslationModel:
-        """Runs on the scheduler's new worker thread, where the model will run."""
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
         gpus_assigned = settings.device == "auto" and bool(ray.get_gpu_ids())

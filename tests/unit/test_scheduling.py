@@ -204,45 +204,23 @@ def test_each_submission_learns_its_queue_wait_and_its_model_calls_time():
     assert 0 <= first.queued_s <= first.queued_s + first.run_s
 
 
-def test_a_prepared_model_runs_on_the_thread_that_prepared_it_and_a_reload_gets_a_new_one():
-    threads: list[tuple[str, threading.Thread]] = []
-
-    def model(items):
-        threads.append(("call", threading.current_thread()))
-        return items
-
-    def prepare(name):
-        threads.append(("prepare", threading.current_thread()))
-        return name
-
-    async def main():
-        scheduler = BatchScheduler(model, max_items=8, max_wait_s=0)
-        assert scheduler.on_new_worker_thread(lambda: prepare("first")) == "first"
-        await scheduler.submit(["a"])
-        assert scheduler.on_new_worker_thread(lambda: prepare("second")) == "second"
-        await scheduler.submit(["b"])
-
-    run(main())
-    # OpenMP pools belong to the thread that ran a parallel region: load, warm-up and calls
-    # share one thread, and a reloaded model does not inherit the old model's thread.
-    assert [kind for kind, _ in threads] == ["prepare", "call", "prepare", "call"]
-    (_, first), (_, first_call), (_, second), (_, second_call) = threads
-    assert first is first_call and second is second_call and first is not second
-    assert threading.main_thread() not in (first, second)
-
-
-def test_a_failed_prepare_keeps_the_old_worker_thread():
+def test_after_a_reload_calls_run_on_a_new_worker_thread():
     model = FakeModel()
 
-    def broken():
-        raise OSError("no such checkpoint")
-
     async def main():
         scheduler = BatchScheduler(model, max_items=8, max_wait_s=0)
         await scheduler.submit(["a"])
-        with pytest.raises(OSError, match="no such checkpoint"):
-            scheduler.on_new_worker_thread(broken)
-        assert await scheduler.submit(["b"]) == ["B"]
+        await scheduler.submit(["b"])
+        before = set(model.threads)
+        scheduler.renew_worker_thread()
+        await scheduler.submit(["c"])
+        await scheduler.submit(["d"])
+        return before, set(model.threads) - before
 
-    run(main())
-    assert len(model.threads) == 1  # both calls ran on the thread that was there before
+    before, after = run(main())
+    # OpenMP pools belong to the thread that ran a parallel region: a reloaded model must not
+    # run on the old model's thread, and every call of one model runs on one thread.
+    assert len(before) == 1 and len(after) == 1
+    (old,) = before
+    old.join(timeout=5)
+    assert not old.is_alive()  # the old thread ended once it had nothing left to run
