@@ -34,8 +34,8 @@ def load_translator(
     backend: str = "torch",
     compute_type: str | None = None,
 ) -> TranslationModel:
-    """Set torch's thread count (for the whole process) and load as the Translator does."""
-    torch.set_num_threads(threads)
+    """Load as the Translator does, with ``threads`` compute threads (torch's for the whole
+    process)."""
     settings = TranslatorSettings(
         model=checkpoint,
         device=device,

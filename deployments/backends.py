@@ -76,6 +76,12 @@ class TokenizedCheckpoint:
 
 def load_translator(settings: TranslatorSettings, device: str) -> TranslationModel:
     """Load ``settings.model`` on ``device`` (already resolved from ``auto``) with its backend."""
+    if settings.torch_threads:
+        import torch
+
+        # Serve sets OMP_NUM_THREADS to floor(num_cpus); the thread count the settings name
+        # applies from the load (and its warm-up) on.
+        torch.set_num_threads(settings.torch_threads)
     overrides = settings.decoding.overrides()
     if settings.backend == "ctranslate2":
         if device == "cpu" and settings.compute_type in GPU_COMPUTE_TYPES:

@@ -74,8 +74,6 @@ class Translator:
         self._settings = settings
 
     def _load(self, settings: TranslatorSettings) -> TranslationModel:
-        if settings.torch_threads:
-            torch.set_num_threads(settings.torch_threads)
         gpus_assigned = settings.device == "auto" and bool(ray.get_gpu_ids())
         device = resolve_device(settings.device, gpus_assigned=gpus_assigned)
         model = load_translator(settings, device)
