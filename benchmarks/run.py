@@ -58,20 +58,26 @@ def backend_list(text: str) -> list[dict[str, Any]]:
     return [parse_backend(spec) for spec in text.split(",") if spec.strip()]
 
 
+def deploy_backend(config: dict, backend: dict[str, Any] | None) -> None:
+    """``config`` with only the Translator's backend settings changed (``None``: as shipped),
+    deployed: the replica reloads its model in place, as a ``serve deploy`` would."""
+    from graph.deploy import deploy, deployment_of
+
+    changed = copy.deepcopy(config)
+    if backend is not None:
+        deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
+    deploy(changed)
+
+
 async def bench_paired(base_url: str, config: dict, texts, args) -> list[dict]:
     """The served backends and torch fp32 alternately, ``args.paired_rounds`` times, uniform at
     ``args.clients``: a ratio between two graphs measured minutes apart on this shared VM mixes
     in its drift; adjacent pairs mostly do not."""
-    from graph.deploy import deploy, deployment_of
-
     rows = []
     for round_number in range(args.paired_rounds):
         for backend in [None, *args.served_backends]:
-            changed = copy.deepcopy(config)
             label = PRIMARY if backend is None else backend["label"]
-            if backend is not None:
-                deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
-            deploy(changed)
+            deploy_backend(config, backend)
             async with load.http_sender(base_url) as send:
                 result = await drive_closed(send, texts["uniform"], args.clients, args)
             print(f"paired round {round_number} [{label}]: {result.summary()}")
@@ -412,10 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += asyncio.run(bench_graph(base_url, texts, limit_before["uniform"], args))
         lone = asyncio.run(bench_lone(base_url, translator, texts["uniform"], args))
         for backend in args.served_backends:
-            # Only the Translator's backend settings change: the replica reloads in place.
-            changed = copy.deepcopy(config)
-            deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
-            deploy(changed)
+            deploy_backend(config, backend)
             rows += asyncio.run(bench_served_backend(base_url, texts, args, backend["label"]))
         paired = (
             asyncio.run(bench_paired(base_url, config, texts, args)) if args.paired_rounds else []
