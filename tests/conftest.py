@@ -1,4 +1,8 @@
-"""Shared fixtures: the project's paths and the offline phrasebook checkpoint."""
+"""Shared fixtures: the project's paths and the offline phrasebook checkpoint.
+
+Every Ray cluster the tests start runs with the settings make run, make bench and the KubeRay
+pods start Ray with (graph/cluster.py), so the suite exercises the mode that ships.
+"""
 
 import subprocess
 import sys
@@ -6,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from graph.cluster import apply_ray_env
 from tests.paths import PHRASEBOOK_CHECKPOINT, ROOT
+
+apply_ray_env()
 
 
 @pytest.fixture(scope="session")

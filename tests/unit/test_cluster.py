@@ -1,6 +1,9 @@
 """The Ray cluster settings make run and make bench start Ray with."""
 
+import json
 import os
+import subprocess
+import sys
 
 from graph.cluster import RAY_ENV, apply_ray_env
 
@@ -12,10 +15,41 @@ def test_replicas_run_at_the_daemons_priority(monkeypatch):
     monkeypatch.delenv(NICENESS, raising=False)
     apply_ray_env()
     assert os.environ.get(NICENESS) == "0"
-    assert RAY_ENV == {NICENESS: "0"}
 
 
 def test_a_value_already_in_the_environment_wins(monkeypatch):
     monkeypatch.setenv(NICENESS, "5")
     apply_ray_env()
     assert os.environ.get(NICENESS) == "5"
+
+
+# Serve reads its flags once, when its constants module is imported: ask a fresh interpreter
+# with exactly RAY_ENV what they came to, so a Ray upgrade that changes their meaning shows here.
+SERVE_MODE = """
+import json
+from ray.serve._private import constants as c
+print(json.dumps({
+    "user_code_on_main_loop": not c.RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD,
+    "router_on_main_loop": not c.RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP,
+    "grpc_between_replicas": c.RAY_SERVE_USE_GRPC_BY_DEFAULT,
+    "direct_ingress": c.RAY_SERVE_ENABLE_DIRECT_INGRESS,
+    "log_lines_buffered": c.RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE,
+    "logs_on_stderr": c.RAY_SERVE_LOG_TO_STDERR,
+}))
+"""
+
+
+def test_serve_runs_throughput_optimized_but_sync_callers_proxy_and_logs_as_by_default():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(RAY_ENV)
+    out = subprocess.run(
+        [sys.executable, "-c", SERVE_MODE], env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {
+        "user_code_on_main_loop": True,
+        "router_on_main_loop": False,  # plain sync callers of a handle keep working
+        "grpc_between_replicas": True,
+        "direct_ingress": False,
+        "log_lines_buffered": 1,
+        "logs_on_stderr": True,
+    }
