@@ -191,18 +191,25 @@ async def bench_seed(base_url: str, texts: dict[str, list[str]], args) -> list[d
 
 async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[str, Any]:
     """A lone client, each request paired with the same sentence translated by the model alone
-    just before it: the pair's difference is what the graph adds, and pairs taken seconds apart
-    keep this VM's drift (10% and more over minutes) out of it."""
+    just before or just after it (alternately, so that neither side always runs first): the
+    pair's difference is what the graph adds, and pairs taken seconds apart keep this VM's drift
+    (10% and more over minutes) out of it."""
     inprocess_ms, graph_ms, outcomes = [], [], []
+
+    def alone(text: str) -> float:
+        started = time.perf_counter()
+        translator.translate([text], "fr")
+        return (time.perf_counter() - started) * 1000
+
     async with load.http_sender(base_url) as send:
         # After the 32-client runs the Translator still expects a cohort for its next
         # PEAK_MEMORY_CALLS calls (each waits up to max_wait_s): warm up past those.
         for text in texts[: PEAK_MEMORY_CALLS + 1]:
             await send(text)
-        for text in texts[: args.lone_pairs]:
-            started = time.perf_counter()
-            translator.translate([text], "fr")
-            alone_ms = (time.perf_counter() - started) * 1000
+        for pair, text in enumerate(texts[: args.lone_pairs]):
+            alone_first = pair % 2 == 0
+            if alone_first:
+                alone_ms = alone(text)
             started = time.perf_counter()
             try:
                 await send(text)
@@ -210,6 +217,8 @@ async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[
                 outcomes.append(load.Outcome(time.perf_counter() - started, load.error_kind(error)))
                 continue
             outcomes.append(load.Outcome(time.perf_counter() - started))
+            if not alone_first:
+                alone_ms = alone(text)
             inprocess_ms.append(alone_ms)
             graph_ms.append(outcomes[-1].latency_s * 1000)
             if len(graph_ms) % 10 == 0:
@@ -324,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--sweep", type=int, nargs="+", default=[8, 32, 64])
     parser.add_argument(
-        "--lone-pairs", type=int, default=40, help="lone requests, each paired with the model alone"
+        "--lone-pairs", type=int, default=60, help="lone requests, each paired with the model alone"
     )
     parser.add_argument(
         "--open-rates",
