@@ -24,7 +24,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -316,9 +316,11 @@ async def http_sender(
     timeout_s: float = 120.0,
     max_connections: int = 256,
     tutorial_route: bool = False,
+    on_headers: Callable[[Mapping[str, str]], None] | None = None,
 ) -> AsyncIterator[Send]:
     """``send(text)`` over ``POST {base_url}/translate``; anything but 200 with a translation
-    raises ``RequestFailed`` (``http_503``, ``bad_body``...).
+    raises ``RequestFailed`` (``http_503``, ``bad_body``...). ``on_headers``, if given, gets each
+    successful response's headers (the graph's ``X-Model-Time-Ms`` and the like).
 
     ``tutorial_route`` sends ``POST {base_url}/?text=...`` and expects a JSON string, as the
     tutorial's client does (and the seed app answers).
@@ -350,6 +352,8 @@ async def http_sender(
                 translation = None
             if not isinstance(translation, str):
                 raise RequestFailed("bad_body", body_text[:200])
+            if on_headers is not None:
+                on_headers(response.headers)
             return translation
 
         yield send

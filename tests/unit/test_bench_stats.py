@@ -168,7 +168,9 @@ def test_http_sender_posts_json_and_classifies_answers():
             return web.json_response({"error": {"code": "overloaded"}}, status=503)
         if body["text"] == "odd":
             return web.json_response({"result": "?"})
-        return web.json_response({"translation": f"fr:{body['text']}"})
+        return web.json_response(
+            {"translation": f"fr:{body['text']}"}, headers={"X-Model-Time-Ms": "12.5"}
+        )
 
     async def tutorial(request: web.Request) -> web.Response:
         return web.json_response(f"fr:{request.query['text']}")
@@ -183,7 +185,9 @@ def test_http_sender_posts_json_and_classifies_answers():
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
         try:
-            async with http_sender(f"http://127.0.0.1:{port}") as send:
+            async with http_sender(
+                f"http://127.0.0.1:{port}", on_headers=headers_seen.append
+            ) as send:
                 outcomes = [await send("hello")]
                 for text in ("busy", "odd"):
                     with pytest.raises(RequestFailed) as failure:
@@ -195,8 +199,11 @@ def test_http_sender_posts_json_and_classifies_answers():
         finally:
             await runner.cleanup()
 
+    headers_seen = []
     assert asyncio.run(scenario()) == ["fr:hello", "http_503", "bad_body", "fr:Hello world!"]
     assert seen[0] == ("POST", "/translate", {"text": "hello"})
+    # Only the one successful answer's headers: the lone benchmark pairs them with its timings.
+    assert [h["X-Model-Time-Ms"] for h in headers_seen] == ["12.5"]
 
 
 def test_handle_sender_calls_the_method_remotely():
