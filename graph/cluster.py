@@ -37,10 +37,11 @@ parts left out:
 What HAProxy changes for an operator: HAProxy serves plain HTTP only (TLS ends in front of it,
 as it did before); an ingress replica that stops (scale-down, upgrade) stays reachable for
 ``RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S`` (30 s) so that every node's HAProxy, old
-processes from before a reload included, stops sending to it before it closes; so ``serve
-shutdown`` and Ctrl-C on ``make run`` take about 30 s longer. Requests still carry Serve's
-``X-Request-ID``, and HTTP request metrics come from HAProxy's own counters under the same
-``ray_serve_*`` names.
+processes from before a reload included, stops sending to it before it closes. That is
+kept in the KubeRay pods; on one machine (``make run``, ``make bench``, the tests: everything
+that calls ``apply_ray_env``) the window is 5 s, else Ctrl-C on ``make run`` and every
+``serve shutdown`` would wait 30 s for load balancers on nodes that do not exist (and Serve's
+HAProxy config retries a refused connection, ``retry-on conn-failure``, on another replica).
 
 ``make run`` and ``make bench`` start Ray with these settings; the KubeRay manifests put them in
 every pod's environment (``ray start`` reads ``RAY_<setting>`` variables). A cluster started
@@ -59,9 +60,12 @@ RAY_ENV = {
     "RAY_SERVE_LOG_TO_STDERR": "1",
 }
 
+# Only for a Ray on this one machine, not in the KubeRay pods (see above).
+ONE_MACHINE_ENV = {"RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "5"}
+
 
 def apply_ray_env() -> None:
-    """Put RAY_ENV into this process's environment, keeping any value already set there, before
-    this process starts a local Ray (whose processes inherit it)."""
-    for name, value in RAY_ENV.items():
+    """Put RAY_ENV and ONE_MACHINE_ENV into this process's environment, keeping any value already
+    set there, before this process starts a local Ray (whose processes inherit it)."""
+    for name, value in {**RAY_ENV, **ONE_MACHINE_ENV}.items():
         os.environ.setdefault(name, value)

@@ -9,12 +9,20 @@ from graph.cluster import RAY_ENV, apply_ray_env
 
 # Ray reads its settings from RAY_<name as in its config>, lower case included.
 NICENESS = "RAY_worker_niceness"
+DRAINING_WINDOW = "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"
 
 
 def test_replicas_run_at_the_daemons_priority(monkeypatch):
     monkeypatch.delenv(NICENESS, raising=False)
     apply_ray_env()
     assert os.environ.get(NICENESS) == "0"
+
+
+def test_only_a_one_machine_ray_shortens_the_ingress_draining_window(monkeypatch):
+    monkeypatch.delenv(DRAINING_WINDOW, raising=False)
+    apply_ray_env()
+    assert os.environ.get(DRAINING_WINDOW) == "5"
+    assert DRAINING_WINDOW not in RAY_ENV  # the KubeRay pods keep Serve's 30 s
 
 
 def test_a_value_already_in_the_environment_wins(monkeypatch):
