@@ -24,9 +24,9 @@ here (A/B, fresh cluster each, 24-30 lone requests each on the t5-small-shaped c
 graph's X-Model-Time-Ms header separating the model from the rest): the time a request spent
 outside the model, client to client,
 - default Serve: 19.8-24.1 ms in six runs;
-- throughput mode, routing on its own loop, Serve's proxy: 17.1-18.0 ms in five runs;
-- the same with HAProxy (as shipped): 10.2-11.1 ms in five runs, 11.0 after 25 s of 32 clients
-  (19.8 with Serve's proxy in the same sequence).
+- throughput mode, routing on its own loop, Serve's proxy: 17.1-20.9 ms in ten runs;
+- the same with HAProxy (as shipped): 9.3-12.0 ms in fifteen runs, fresh and after 20-25 s of
+  32 clients, of 64, of 32 handle callers (make bench: 10.9 and 10.5).
 Sync methods (``reconfigure``, model loads) still run in Serve's thread pool, off the loop. The
 parts left out:
 - routing on the caller's event loop: a process with it cannot call a handle from plain
