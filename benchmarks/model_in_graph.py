@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = deployment_of(config, "Translator")["user_config"].get("torch_threads") or 2
     translator = inprocess.load_translator(args.checkpoint, threads=threads)
     texts = workload("uniform", args.batch * (args.rounds + 1), seed=0)
-    batches = [texts[i : i + args.batch] for i in range(0, len(texts), args.batch)]
+    batches = inprocess.batches(texts, args.batch)
 
     ray.init(address="local", include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
