@@ -58,6 +58,23 @@ def backend_list(text: str) -> list[dict[str, Any]]:
     return [parse_backend(spec) for spec in text.split(",") if spec.strip()]
 
 
+def serve_shipped_dtype_beside(
+    translator_config: dict, dtype: str | None, served: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Point ``translator_config`` at torch float32 and return ``served`` with the dtype the
+    config ships (or ``dtype``, when given) added, unless it is float32 or already there.
+
+    The main runs (the bars, the sweep, every row labelled PRIMARY) are torch float32, the
+    reference the other backends' outputs are compared with; a config that ships another dtype
+    (gpu.yaml: float16) is then served beside it, so its rows carry its own label.
+    """
+    shipped = parse_backend(f"torch:{dtype or translator_config.get('dtype', 'float32')}")
+    translator_config["dtype"] = "float32"
+    if shipped["label"] in {PRIMARY, *(b["label"] for b in served)}:
+        return served
+    return [*served, shipped]
+
+
 def deploy_backend(config: dict, backend: dict[str, Any] | None) -> None:
     """``config`` with only the Translator's backend settings changed (``None``: as shipped),
     deployed: the replica reloads its model in place, as a ``serve deploy`` would."""
@@ -344,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", help="the benchmark checkpoint (make bench-model)")
     parser.add_argument("--config", default="local", help="configs/<name>.yaml for the graph")
     parser.add_argument("--device", default="cpu", help="Translator device: cpu or cuda")
-    parser.add_argument("--dtype", default=None, help="default: the config's dtype")
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        help="torch dtype to serve beside the float32 reference (default: the config's)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="default: config's")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--sweep", type=int, nargs="+", default=[8, 32, 64])
@@ -396,9 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config, model=str(Path(args.checkpoint).resolve()), port=PORT)
     translator_config = deployment_of(config, "Translator")["user_config"]
     translator_config["device"] = args.device
-    if args.dtype:
-        translator_config["dtype"] = args.dtype
-    args.dtype = translator_config.get("dtype", "float32")
+    args.served_backends = serve_shipped_dtype_beside(
+        translator_config, args.dtype, args.served_backends
+    )
+    args.dtype = "float32"
     args.threads = args.threads or translator_config.get("torch_threads") or 2
     if args.clients not in args.sweep:
         args.sweep = sorted({*args.sweep, args.clients})

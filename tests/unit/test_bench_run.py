@@ -1,0 +1,36 @@
+"""benchmarks/run.py's pure parts: which backends a run serves."""
+
+from benchmarks.run import PRIMARY, backend_list, serve_shipped_dtype_beside
+from graph.deploy import deployment_of, load_config
+
+
+def translator_settings(config_name: str) -> dict:
+    return deployment_of(load_config(config_name), "Translator")["user_config"]
+
+
+def labels(backends) -> list[str]:
+    return [b["label"] for b in backends]
+
+
+def test_a_float32_config_serves_only_what_was_asked():
+    settings = translator_settings("local")
+    served = serve_shipped_dtype_beside(settings, None, backend_list("ctranslate2:int8"))
+    assert labels(served) == ["ctranslate2 int8"]
+    assert settings["dtype"] == "float32"
+
+
+def test_the_gpu_config_float16_is_served_beside_the_float32_reference():
+    settings = translator_settings("gpu")
+    assert settings["dtype"] == "float16"
+    served = serve_shipped_dtype_beside(settings, None, [])
+    assert labels(served) == ["torch float16"]
+    assert served[0]["settings"] == {"backend": "torch", "dtype": "float16"}
+    # the main runs, labelled PRIMARY, are what the replica then loads
+    assert (settings["dtype"], PRIMARY) == ("float32", "torch float32")
+
+
+def test_an_explicit_dtype_wins_and_is_not_served_twice():
+    settings = translator_settings("gpu")
+    served = serve_shipped_dtype_beside(settings, "bfloat16", backend_list("torch:bfloat16"))
+    assert labels(served) == ["torch bfloat16"]
+    assert serve_shipped_dtype_beside(translator_settings("gpu"), "float32", []) == []
