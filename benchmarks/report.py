@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -44,6 +45,8 @@ def provenance() -> dict[str, Any]:
             "cpu": cpu,
             "cores": os.cpu_count(),
             "platform": platform.platform(),
+            # a GPU run's numbers are the card's: they are published labelled with it
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         },
     }
 
