@@ -21,6 +21,7 @@ import asyncio
 import json
 import math
 import random
+import statistics
 import sys
 import time
 from collections import Counter
@@ -97,6 +98,19 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = math.floor(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median_ci(
+    values: Sequence[float], confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """The median of ``values`` and a percentile-bootstrap confidence interval around it, seeded
+    so that the same numbers always give the same interval."""
+    if not values:
+        raise ValueError("no values")
+    rng = random.Random(seed)
+    medians = [statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples)]
+    tail = (1 - confidence) / 2 * 100
+    return statistics.median(values), percentile(medians, tail), percentile(medians, 100 - tail)
 
 
 def summarize(

@@ -258,20 +258,47 @@ async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[
     }
 
 
-async def bench_graph(base_url: str, texts: dict[str, list[str]], limit: float, args) -> list[dict]:
+async def bench_graph(
+    base_url: str, texts: dict[str, list[str]], translator, args
+) -> tuple[list[dict], dict[str, dict[str, float]]]:
+    """The graph's rows, and the in-process limit measured just before and just after each
+    ``args.clients`` run (Ray up, the graph idle): the bars' ratios then compare two measurements
+    seconds apart, where the limit measured with Ray down before and after the whole run can be
+    10 minutes away from the graph's, and this VM drifts by 10-30% over that."""
     from ray import serve
 
     rows = []
+    adjacent: dict[str, dict[str, float]] = {}
+
+    def limit_now(name: str) -> float:
+        sentences = texts[name][: args.inprocess_count]
+        return inprocess.batched_sentences_per_s(translator, sentences)
+
+    async def at_full_load(send, name: str) -> load.LoadResult:
+        before = limit_now(name)
+        result = await drive_closed(send, texts[name], args.clients, args)
+        after = limit_now(name)
+        adjacent[name] = {"before": before, "after": after, "mean": (before + after) / 2}
+        print(f"in-process {name} around it: {before:.2f} before, {after:.2f} after")
+        return result
+
     async with load.http_sender(base_url) as send:
         for clients in args.sweep:
-            result = await drive_closed(send, texts["uniform"], clients, args)
+            if clients == args.clients:
+                result = await at_full_load(send, "uniform")
+            else:
+                result = await drive_closed(send, texts["uniform"], clients, args)
             print(f"graph HTTP, uniform: {result.summary()}")
             rows.append(row("graph HTTP", "uniform", result, f"c={clients}"))
-        result = await drive_closed(send, texts["mixed"], args.clients, args)
+            if clients == args.clients:
+                capacity = result.throughput
+        result = await at_full_load(send, "mixed")
         print(f"graph HTTP, mixed: {result.summary()}")
         rows.append(row("graph HTTP", "mixed", result, f"c={args.clients}"))
+        # Fractions of what the graph itself just served at args.clients: "0.8x" then means 80%
+        # utilisation, whatever this VM's speed is at the moment.
         for fraction in args.open_rates:
-            rate = round(limit * fraction, 1)
+            rate = round(capacity * fraction, 1)
             result = await load.open_loop(
                 send, texts["uniform"], rate=rate, duration_s=args.duration, warmup_s=args.warmup
             )
@@ -281,7 +308,7 @@ async def bench_graph(base_url: str, texts: dict[str, list[str]], limit: float, 
     result = await drive_closed(load.handle_sender(handle), texts["uniform"], args.clients, args)
     print(f"graph handle, uniform: {result.summary()}")
     rows.append(row("graph handle", "uniform", result, f"c={args.clients}"))
-    return rows
+    return rows, adjacent
 
 
 def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
@@ -300,19 +327,29 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
         return match["throughput"]
 
     limit = results["inprocess"]["sentences_per_s"]
+    adjacent = results["inprocess"]["adjacent_to_graph"]
     full = f"c={clients}"
     lone = results["inprocess"]["lone_pairs"]
     out = {
         workload_name: {
-            "graph_vs_limit": throughput("graph HTTP", workload_name, full) / limit[workload_name],
+            # against the limit measured seconds before and after the graph's run
+            "graph_vs_limit": throughput("graph HTTP", workload_name, full)
+            / adjacent[workload_name]["mean"],
+            # against the limit with Ray down, before and after the whole run (minutes away)
+            "graph_vs_limit_ray_down": throughput("graph HTTP", workload_name, full)
+            / limit[workload_name],
             "graph_vs_seed": throughput("graph HTTP", workload_name, full)
             / throughput("seed app", workload_name, full),
         }
         for workload_name in limit
     }
-    out["lone_request_added_ms"] = statistics.median(
-        graph - alone for graph, alone in zip(lone["graph_ms"], lone["inprocess_ms"], strict=True)
+    added, low, high = load.median_ci(
+        [graph - alone for graph, alone in zip(lone["graph_ms"], lone["inprocess_ms"], strict=True)]
     )
+    out["lone_request_added_ms"] = added
+    # One sentence's generate varies by +-100 ms between calls here: the interval says how far
+    # the median of this run's pairs can be from the true one.
+    out["lone_request_added_ms_ci95"] = [low, high]
     # The bar's figure, split: the replica's model call against the same sentence alone, and
     # the time outside the model (the Serve hops). Medians, so the two need not add up.
     out["lone_request_model_minus_inprocess_ms"] = statistics.median(
@@ -370,7 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--sweep", type=int, nargs="+", default=[8, 32, 64])
     parser.add_argument(
-        "--lone-pairs", type=int, default=60, help="lone requests, each paired with the model alone"
+        "--lone-pairs",
+        type=int,
+        default=100,
+        help="lone requests, each paired with the model alone",
     )
     parser.add_argument(
         "--open-rates",
@@ -462,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += asyncio.run(bench_seed(f"{base_url}/seed", texts, args))
             serve.delete("seed")
         deploy(config)
-        rows += asyncio.run(bench_graph(base_url, texts, limit_before["uniform"], args))
+        graph_rows, adjacent_limit = asyncio.run(bench_graph(base_url, texts, translator, args))
+        rows += graph_rows
         lone = asyncio.run(bench_lone(base_url, translator, texts["uniform"], args))
         for backend in args.served_backends:
             deploy_backend(config, backend)
@@ -483,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "before": limit_before,
         "after": limit_after,
+        # Ray up, the graph idle, seconds before and after the graph's args.clients runs
+        "adjacent_to_graph": adjacent_limit,
         "lone_sentence_ms": statistics.median(lone["inprocess_ms"]),
         "lone_pairs": {k: v for k, v in lone.items() if k != "row"},
     }
@@ -504,6 +547,19 @@ def main(argv: list[str] | None = None) -> int:
         }
         for label, before in backends_before.items()
     }
+    for name, measured in reversed(adjacent_limit.items()):
+        rows.insert(
+            0,
+            {
+                "system": "in-process limit, Ray up",
+                "backend": PRIMARY,
+                "workload": name,
+                "load": f"batch 32, around c={args.clients}",
+                "throughput": measured["mean"],
+                "p50_ms": None,
+                "errors": {},
+            },
+        )
     limits = [(PRIMARY, limit["sentences_per_s"])]
     limits += [(label, b["sentences_per_s"]) for label, b in backends.items()]
     for label, rates in reversed(limits):

@@ -15,6 +15,7 @@ from benchmarks.load import (
     error_kind,
     handle_sender,
     http_sender,
+    median_ci,
     open_loop,
     percentile,
     poisson_arrivals,
@@ -216,3 +217,17 @@ def test_handle_sender_calls_the_method_remotely():
 
     send = handle_sender(Handle(), target="de")
     assert asyncio.run(send("hi")) == ("hi", {"target": "de"})
+
+
+def test_median_ci_brackets_the_median_and_narrows_with_more_values():
+    rng = random.Random(7)
+    few = [rng.gauss(10, 50) for _ in range(20)]
+    many = few + [rng.gauss(10, 50) for _ in range(380)]
+    median, low, high = median_ci(few)
+    assert low <= median <= high
+    _, low_many, high_many = median_ci(many)
+    assert high_many - low_many < (high - low) / 2
+    assert median_ci(few) == (median, low, high)  # seeded
+    assert median_ci([5.0, 5.0, 5.0]) == (5.0, 5.0, 5.0)
+    with pytest.raises(ValueError):
+        median_ci([])
