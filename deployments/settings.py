@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 
 class _Settings(BaseModel):
@@ -100,6 +100,13 @@ class TranslatorSettings(_Settings):
     # OMP_NUM_THREADS to floor(num_cpus), so a 0.5-CPU replica would run torch on one thread;
     # None keeps the engine's own choice.
     torch_threads: PositiveInt | None = None
+    # torch backend, with torch_threads set: a generate call of at most this many texts runs on
+    # one thread (0: never). One sentence's matrices are too small for a second thread to pay
+    # for itself, and where the replica shares its cores (Ray's daemons, the other replicas),
+    # every parallel region waits for whichever thread was preempted: measured here (2 cores,
+    # t5-small-shaped, a lone client, the graph up) one sentence took 616-633 ms on one thread
+    # against 679-700 on two (README "Benchmarks").
+    single_thread_max_texts: NonNegativeInt = 0
     decoding: DecodingSettings = DecodingSettings()
     batching: TranslatorBatching = TranslatorBatching()
 

@@ -153,11 +153,6 @@ class Translator:
     def _translate_items(self, items: list[TextItem]) -> list[TranslatorOutcome]:
         """Runs in the scheduler's worker thread: every line of every item, grouped by target."""
         model = self._model  # a reconfigure may swap it; this call finishes on the one it began
-        threads = self._settings.torch_threads
-        if threads and torch.get_num_threads() != threads:
-            # OpenMP's thread count is per calling thread: set it here, in the model's worker
-            # thread, or generate runs on the OMP_NUM_THREADS Serve set (floor(num_cpus)).
-            torch.set_num_threads(threads)
         outcomes: list[TranslatorOutcome | None] = [None] * len(items)
         self._drop_expired(items, range(len(items)), outcomes)
         by_target: dict[str, list[int]] = defaultdict(list)
@@ -176,6 +171,18 @@ class Translator:
         for target, indices in by_target.items():
             self._translate_target(model, items, indices, target, outcomes)
         return outcomes
+
+    def _set_threads(self, texts: int) -> None:
+        """torch's thread count for a generate call of ``texts`` texts (single_thread_max_texts).
+
+        OpenMP's thread count is per calling thread: it is set here, in the model's worker
+        thread, or generate runs on the OMP_NUM_THREADS Serve set (floor(num_cpus)).
+        """
+        threads = self._settings.torch_threads
+        if threads and texts <= self._settings.single_thread_max_texts:
+            threads = 1
+        if threads and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
     def _drop_expired(self, items, indices, outcomes) -> set[int]:
         """Items whose deadline has passed get DeadlineExceeded instead of model time."""
@@ -221,6 +228,7 @@ class Translator:
             real_tokens += sum(lengths[n] for n in numbers)
             padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
             group_ids = [input_ids[n] for n in numbers]
+            self._set_threads(len(group_ids))
             try:
                 outputs = model.translate_encoded(group_ids, target)
                 translated.update(zip(numbers, outputs, strict=True))
@@ -228,6 +236,7 @@ class Translator:
                 logger.exception(
                     "generate failed on %d lines; retrying them one by one", len(numbers)
                 )
+                self._set_threads(1)
                 for n in numbers:  # find the culprit, so only its text fails
                     try:
                         (translated[n],) = model.translate_encoded([input_ids[n]], target)

@@ -67,3 +67,29 @@ def test_expired_items_are_dropped_before_the_model_runs(translator, model_input
     assert isinstance(outcomes[1], SegmentedText)
     assert len(model_inputs) == 1
     assert translator.describe()["served"]["dropped_expired"] >= 1
+
+
+def test_small_model_calls_run_on_one_thread_and_the_rest_on_torch_threads(
+    phrasebook_checkpoint, monkeypatch
+):
+    import torch
+
+    replica = Translator.func_or_class()
+    settings = {"model": str(phrasebook_checkpoint), "device": "cpu", "torch_threads": 2}
+    replica.reconfigure({**settings, "single_thread_max_texts": 2})
+    threads_per_call: list[tuple[int, int]] = []
+    original = replica._model.translate_encoded
+
+    def spy(input_ids, target):
+        threads_per_call.append((len(input_ids), torch.get_num_threads()))
+        return original(input_ids, target)
+
+    monkeypatch.setattr(replica._model, "translate_encoded", spy)
+    for count in (1, 2, 3, 1):
+        replica._translate_items([TextItem("Good night.", "fr")] * count)
+    assert threads_per_call == [(1, 1), (2, 1), (3, 2), (1, 1)]
+    model = replica._model
+    replica.reconfigure({**settings, "single_thread_max_texts": 0})
+    assert replica._model is model  # applied in place, no reload
+    replica._translate_items([TextItem("Good night.", "fr")])
+    assert threads_per_call[-1] == (1, 2)
