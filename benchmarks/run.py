@@ -262,9 +262,9 @@ async def bench_graph(
     base_url: str, texts: dict[str, list[str]], translator, args
 ) -> tuple[list[dict], dict[str, dict[str, float]]]:
     """The graph's rows, and the in-process limit measured just before and just after each
-    ``args.clients`` run (Ray up, the graph idle): the bars' ratios then compare two measurements
-    seconds apart, where the limit measured with Ray down before and after the whole run can be
-    10 minutes away from the graph's, and this VM drifts by 10-30% over that."""
+    ``args.clients`` run (Ray up, the graph idle): a second ratio from two measurements seconds
+    apart, where the limit measured with Ray down before and after the whole run can be 10
+    minutes away from the graph's, and this VM drifts by 10-30% over that."""
     from ray import serve
 
     rows = []
@@ -332,12 +332,13 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
     lone = results["inprocess"]["lone_pairs"]
     out = {
         workload_name: {
-            # against the limit measured seconds before and after the graph's run
-            "graph_vs_limit": throughput("graph HTTP", workload_name, full)
+            # the bar: against the limit with Ray down, before and after the whole run
+            "graph_vs_limit": throughput("graph HTTP", workload_name, full) / limit[workload_name],
+            # against the limit measured seconds before and after the graph's own run, Ray up:
+            # free of the drift over minutes, but the benchmark's process (a Ray driver) has run
+            # the model slower than the replica there, so this one flatters the graph
+            "graph_vs_limit_around_its_run": throughput("graph HTTP", workload_name, full)
             / adjacent[workload_name]["mean"],
-            # against the limit with Ray down, before and after the whole run (minutes away)
-            "graph_vs_limit_ray_down": throughput("graph HTTP", workload_name, full)
-            / limit[workload_name],
             "graph_vs_seed": throughput("graph HTTP", workload_name, full)
             / throughput("seed app", workload_name, full),
         }
