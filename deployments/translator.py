@@ -99,6 +99,7 @@ class Translator:
             "backend": model.backend,
             "compute_type": model.compute_type,
             "torch_threads": self._settings.torch_threads or torch.get_num_threads(),
+            "single_thread_max_texts": self._settings.single_thread_max_texts,
             "max_input_tokens": model.max_input_tokens,
             "targets": {
                 name: {"prefix": t.prefix, **t.generate_kwargs} for name, t in model.targets.items()

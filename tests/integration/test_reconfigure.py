@@ -20,22 +20,30 @@ def live_replicas() -> set[str]:
     }
 
 
-def test_batching_and_decoding_change_without_a_restart(graph, graph_config, http, base_url):
+def test_batching_decoding_and_threads_change_without_a_restart(
+    graph, graph_config, http, base_url
+):
     before = live_replicas()
     assert len(before) == 3
     changed = copy.deepcopy(graph_config)
     ingress = deployment_of(changed, "TranslationIngress")["user_config"]
     ingress.update(max_batch_size=8, batch_wait_timeout_s=0.002)
-    deployment_of(changed, "Translator")["user_config"]["decoding"] = {"max_length": 40}
+    translator = deployment_of(changed, "Translator")["user_config"]
+    translator.update(decoding={"max_length": 40}, single_thread_max_texts=0)
     try:
         deploy(changed)
         info = http.get(f"{base_url}/info").json()
         assert info["batching"]["ingress"] == {"max_batch_size": 8, "batch_wait_timeout_s": 0.002}
         assert info["targets"]["fr"]["max_length"] == 40
+        assert info["single_thread_max_texts"] == 0
         assert live_replicas() == before
         answer = http.post(f"{base_url}/translate", json={"text": "Yes."}).json()
         assert answer == {"translation": "Oui."}
     finally:
         deploy(graph_config)
-    assert http.get(f"{base_url}/info").json()["batching"]["ingress"]["max_batch_size"] == 32
+    info = http.get(f"{base_url}/info").json()
+    assert (info["batching"]["ingress"]["max_batch_size"], info["single_thread_max_texts"]) == (
+        32,
+        4,
+    )
     assert live_replicas() == before
