@@ -6,7 +6,6 @@ Skipped where torch sees no GPU (CI, the 2-core machines); run on a GPU machine 
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import ray
@@ -16,7 +15,7 @@ from ray import serve
 
 from graph.app import APP_NAME
 from graph.deploy import deploy, load_config
-from tests.integration.client import FRENCH, served, translate
+from tests.integration.client import FRENCH, alone_batched_concurrent, served, translate
 
 pytestmark = [
     pytest.mark.integration,
@@ -58,12 +57,9 @@ def test_every_french_phrase_comes_back_as_the_phrasebook_has_it(base_url):
 
 def test_alone_batched_or_concurrent_the_answer_is_the_same(base_url):
     texts = [p.english for p in FRENCH[:16]]
-    alone = [translate(requests, base_url, {"text": t}).json()["translation"] for t in texts]
-    batched = translate(requests, base_url, {"text": texts}).json()["translation"]
-    with ThreadPoolExecutor(max_workers=len(texts) * 2) as pool:
-        concurrent = list(pool.map(lambda t: translate(requests, base_url, {"text": t}), texts * 2))
+    alone, batched, concurrent = alone_batched_concurrent(base_url, texts, repeat=2)
     assert batched == alone
-    assert [r.json()["translation"] for r in concurrent] == alone * 2
+    assert concurrent == alone * 2
 
 
 def test_a_handle_caller_gets_the_same_as_http(gpu_graph, base_url):

@@ -1,5 +1,9 @@
 """What the integration tests send and check, shared by their modules."""
 
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
 from checkpoints.phrasebook import load_phrasebook
 from deployments.segmentation import split_segments
 from deployments.text_rules import postprocess_segment
@@ -15,6 +19,18 @@ def served(phrase) -> str:
 
 def translate(http, base_url, payload, **kwargs):
     return http.post(f"{base_url}/translate", json=payload, timeout=60, **kwargs)
+
+
+def alone_batched_concurrent(base_url, texts, repeat):
+    """The answers for ``texts`` sent one request each, as one list, and ``repeat`` times over
+    as concurrent single requests (which the graph batches with one another)."""
+    alone = [translate(requests, base_url, {"text": t}).json()["translation"] for t in texts]
+    batched = translate(requests, base_url, {"text": texts}).json()["translation"]
+    with ThreadPoolExecutor(max_workers=len(texts) * repeat) as pool:
+        responses = list(
+            pool.map(lambda t: translate(requests, base_url, {"text": t}), texts * repeat)
+        )
+    return alone, batched, [r.json()["translation"] for r in responses]
 
 
 def error_of(response, status):

@@ -6,7 +6,14 @@ import pytest
 import requests
 
 from deployments.text_rules import NARROW_NBSP as N
-from tests.integration.client import FRENCH, PHRASES, error_of, served, translate
+from tests.integration.client import (
+    FRENCH,
+    PHRASES,
+    alone_batched_concurrent,
+    error_of,
+    served,
+    translate,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,19 +68,16 @@ def test_a_burst_of_concurrent_requests_each_gets_its_own_answer(base_url):
         assert response.json() == {"translation": served(phrase)}
 
 
-def test_alone_or_batched_the_answer_is_the_same(http, base_url):
+def test_alone_or_batched_the_answer_is_the_same(base_url):
     texts = [
         "Hello world!",
         "The quick brown fox jumps over the lazy dog near the river bank.",
         "Ok.",
         "Where is the nearest pharmacy, and does it open on Sunday mornings?",
     ]
-    alone = [translate(http, base_url, {"text": t}).json()["translation"] for t in texts]
-    batched = translate(http, base_url, {"text": texts}).json()["translation"]
-    with ThreadPoolExecutor(max_workers=len(texts) * 4) as pool:
-        concurrent = list(pool.map(lambda t: translate(requests, base_url, {"text": t}), texts * 4))
+    alone, batched, concurrent = alone_batched_concurrent(base_url, texts, repeat=4)
     assert batched == alone
-    assert [r.json()["translation"] for r in concurrent] == alone * 4
+    assert concurrent == alone * 4
 
 
 def test_layout_whitespace_and_line_breaks_are_kept(http, base_url):
