@@ -47,13 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=32, help="sentences per round")
     args = parser.parse_args(argv)
 
-    from graph.cluster import apply_ray_env
-
-    apply_ray_env()  # as make run and make bench start Ray
-    import ray
-    from ray import serve
-
-    from graph.deploy import deploy, deployment_of, load_config
+    from graph.deploy import deploy, deployment_of, load_config, local_serve
 
     config = load_config(args.config, model=str(Path(args.checkpoint).resolve()), port=PORT)
     threads = deployment_of(config, "Translator")["user_config"].get("torch_threads") or 2
@@ -61,11 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     texts = workload("uniform", args.batch * (args.rounds + 1), seed=0)
     batches = inprocess.batches(texts, args.batch)
 
-    ray.init(address="local", include_dashboard=False, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     base_url = f"http://127.0.0.1:{PORT}"
     here_ms, replica_ms = [], []
-    try:
+    with local_serve(PORT):  # as make run and make bench start Ray
         deploy(config)
         translator.translate(batches[0], "fr")  # warm-up, both sides
         asyncio.run(_graph_model_ms(base_url, batches[0]))
@@ -79,9 +71,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"round {number}: here {here_ms[-1]:.0f} ms, in the Translator {model_ms:.0f} ms"
                 f" (the HTTP burst {wall_ms:.0f} ms)"
             )
-    finally:
-        serve.shutdown()
-        ray.shutdown()
     here, replica = statistics.median(here_ms), statistics.median(replica_ms)
     print(
         f"median of {args.rounds} rounds of {args.batch}: here {here:.0f} ms, "

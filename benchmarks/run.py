@@ -461,12 +461,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="file stem (default: latest-<device>)")
     args = parser.parse_args(argv)
 
-    import ray
     from ray import serve
 
     from benchmarks.baselines import seed_app
-    from graph.cluster import apply_ray_env
-    from graph.deploy import deploy, deployment_of, load_config
+    from graph.deploy import deploy, deployment_of, load_config, local_serve
 
     config = load_config(args.config, model=str(Path(args.checkpoint).resolve()), port=PORT)
     translator_config = deployment_of(config, "Translator")["user_config"]
@@ -501,12 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"in-process before: {limit_before}")
     backends_before = measure_backends_inprocess(others, backend_models, args, texts, reference)
 
-    apply_ray_env()  # as `make run` starts Ray: replicas at nice 0
-    ray.init(address="local", include_dashboard=False, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     base_url = f"http://127.0.0.1:{PORT}"
     rows: list[dict] = []
-    try:
+    with local_serve(PORT):  # as `make run` starts Ray: replicas at nice 0
         if not args.skip_seed:
             serve.run(
                 seed_app.build(str(Path(args.checkpoint).resolve())),
@@ -525,9 +520,6 @@ def main(argv: list[str] | None = None) -> int:
         paired = (
             asyncio.run(bench_paired(base_url, config, texts, args)) if args.paired_rounds else []
         )
-    finally:
-        serve.shutdown()
-        ray.shutdown()
     limit_after = measure_limit(translator, args, texts)
     print(f"in-process after: {limit_after}")
     backends_after = measure_backends_inprocess(others, backend_models, args, texts, reference)

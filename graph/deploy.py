@@ -7,8 +7,11 @@ deploy that changes only user_config updates the replicas in place, as in produc
 
 import copy
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import ray
 import yaml
 from ray import serve
 from ray.serve.context import _get_global_client
@@ -20,6 +23,7 @@ from ray.serve.schema import (
 )
 
 from graph.app import APP_NAME
+from graph.cluster import apply_ray_env
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -38,6 +42,20 @@ def deployment_of(config: dict, name: str, app: str = APP_NAME) -> dict:
     (application,) = [a for a in config["applications"] if a["name"] == app]
     (deployment,) = [d for d in application["deployments"] if d["name"] == name]
     return deployment
+
+
+@contextmanager
+def local_serve(port: int, **ray_init_options) -> Iterator[None]:
+    """A Ray of its own on this machine, started as ``make run`` starts it (graph/cluster.py),
+    with Serve's HTTP on 127.0.0.1:``port``; both shut down on leaving."""
+    apply_ray_env()
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, **ray_init_options)
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        yield
+    finally:
+        serve.shutdown()
+        ray.shutdown()
 
 
 def deploy(config: dict, wait_for: tuple[str, ...] = (APP_NAME,), timeout_s: float = 180) -> None:

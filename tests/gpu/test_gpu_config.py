@@ -8,13 +8,12 @@ Skipped where torch sees no GPU (CI, the 2-core machines); run on a GPU machine 
 import os
 
 import pytest
-import ray
 import requests
 import torch
 from ray import serve
 
 from graph.app import APP_NAME
-from graph.deploy import deploy, load_config
+from graph.deploy import deploy, load_config, local_serve
 from tests.integration.client import FRENCH, alone_batched_concurrent, served, translate
 
 pytestmark = [
@@ -27,12 +26,9 @@ PORT = int(os.environ.get("TEST_SERVE_PORT", "8123")) + 60
 
 @pytest.fixture(scope="module")
 def gpu_graph(phrasebook_checkpoint):
-    ray.init(address="local", include_dashboard=False, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
-    deploy(load_config("gpu", model=str(phrasebook_checkpoint), port=PORT))
-    yield serve.get_app_handle(APP_NAME)
-    serve.shutdown()
-    ray.shutdown()
+    with local_serve(PORT):
+        deploy(load_config("gpu", model=str(phrasebook_checkpoint), port=PORT))
+        yield serve.get_app_handle(APP_NAME)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ tests/slow/ starts clusters of its own (one process holds one Ray connection at 
 import os
 
 import pytest
-import ray
 import requests
 from ray import serve
 
 from graph.app import APP_NAME
-from graph.deploy import deploy, load_config
+from graph.deploy import deploy, load_config, local_serve
 
 # Not 8000, so a `make run` on the same machine does not collide with the tests; settable so
 # two checkouts can run their suites side by side.
@@ -30,18 +29,9 @@ def graph_config(phrasebook_checkpoint) -> dict:
 @pytest.fixture(scope="package")
 def graph(graph_config):
     # The node's metrics agent runs without the dashboard; only its port needs fixing.
-    ray.init(
-        address="local",
-        num_cpus=4,
-        include_dashboard=False,
-        log_to_driver=False,
-        _metrics_export_port=METRICS_PORT,
-    )
-    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
-    deploy(graph_config)
-    yield serve.get_app_handle(APP_NAME)
-    serve.shutdown()
-    ray.shutdown()
+    with local_serve(PORT, num_cpus=4, _metrics_export_port=METRICS_PORT):
+        deploy(graph_config)
+        yield serve.get_app_handle(APP_NAME)
 
 
 @pytest.fixture(scope="package")
