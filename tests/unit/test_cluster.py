@@ -44,6 +44,7 @@ print(json.dumps({
     "direct_ingress": c.RAY_SERVE_ENABLE_DIRECT_INGRESS,
     "log_lines_buffered": c.RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE,
     "logs_on_stderr": c.RAY_SERVE_LOG_TO_STDERR,
+    "control_loop_interval_s": c.CONTROL_LOOP_INTERVAL_S,
 }))
 """
 
@@ -62,4 +63,5 @@ def test_serve_runs_throughput_optimized_behind_haproxy_with_sync_callers_and_lo
         "direct_ingress": True,  # HAProxy forwards to the ingress replica's own HTTP server
         "log_lines_buffered": 1,
         "logs_on_stderr": True,
+        "control_loop_interval_s": 0.5,  # Serve's default 0.1 (graph/cluster.py)
     }
