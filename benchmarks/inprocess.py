@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", default="uniform")
     parser.add_argument("--count", type=int, default=128, help="sentences timed")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lone-runs", type=int, default=5)
+    parser.add_argument("--lone-runs", type=int, default=5, help="0: no lone sentence")
     args = parser.parse_args(argv)
 
     translator = load_translator(
@@ -165,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         "sentences": len(texts),
         "batch_size": args.batch_size,
         "sentences_per_s": batched_sentences_per_s(translator, texts, batch_size=args.batch_size),
-        "lone_sentence_ms": lone_sentence_ms(translator, texts[0], runs=args.lone_runs),
+        "lone_sentence_ms": (
+            lone_sentence_ms(translator, texts[0], runs=args.lone_runs) if args.lone_runs else None
+        ),
         "torch": torch.__version__,
     }
     print(json.dumps(result, indent=2))

@@ -16,6 +16,9 @@ import torch
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+# Systems whose rows repeat a load already measured (benchmarks/run.py): kept out of the plot.
+REPEATS = ("paired", "bar round")
+
 
 def provenance() -> dict[str, Any]:
     """Which code, which libraries, which machine."""
@@ -90,7 +93,8 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
             axes.axvline(
                 row["throughput"], color=colours[backend], linestyle=style, alpha=0.6, label=label
             )
-        elif row.get("p50_ms") is not None and not row["system"].endswith("paired"):
+        # repeats of a point already on its curve (paired runs, bar rounds) would zigzag it
+        elif row.get("p50_ms") is not None and not row["system"].endswith(REPEATS):
             label = f"{row['system']}, {backend or '-'} ({row['workload']})"
             series.setdefault(label, []).append(row)
     for label, points in series.items():

@@ -1,6 +1,8 @@
-"""benchmarks/run.py's pure parts: which backends a run serves."""
+"""benchmarks/run.py's pure parts: which backends a run serves, the bar rounds' ratios."""
 
-from benchmarks.run import PRIMARY, backend_list, serve_shipped_dtype_beside
+import pytest
+
+from benchmarks.run import PRIMARY, backend_list, round_ratios, serve_shipped_dtype_beside
 from graph.deploy import deployment_of, load_config
 
 
@@ -34,3 +36,17 @@ def test_an_explicit_dtype_wins_and_is_not_served_twice():
     served = serve_shipped_dtype_beside(settings, "bfloat16", backend_list("torch:bfloat16"))
     assert labels(served) == ["torch bfloat16"]
     assert serve_shipped_dtype_beside(translator_settings("gpu"), "float32", []) == []
+
+
+def test_each_bar_round_is_against_the_limits_just_before_and_after_it():
+    limits = [{"uniform": 20.0, "mixed": 15.0}, {"uniform": 16.0, "mixed": 13.0}]
+    limits.append({"uniform": 18.0, "mixed": 11.0})
+    graphs = [{"uniform": 16.2, "mixed": 11.2}, {"uniform": 17.0, "mixed": 9.6}]
+    ratios = round_ratios(limits, graphs)
+    assert ratios["uniform"] == pytest.approx([16.2 / 18.0, 17.0 / 17.0])
+    assert ratios["mixed"] == pytest.approx([11.2 / 14.0, 9.6 / 12.0])
+
+
+def test_bar_rounds_need_a_limit_after_the_last_round():
+    with pytest.raises(ValueError, match="2 rounds need 3 limits"):
+        round_ratios([{"uniform": 20.0}, {"uniform": 18.0}], [{"uniform": 16.0}] * 2)
