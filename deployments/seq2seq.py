@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers.modeling_outputs import BaseModelOutput
 
 from deployments.backends import TokenizedCheckpoint
 from deployments.targets import TargetDecoding, targets_from_task_params
@@ -21,6 +22,15 @@ from deployments.targets import TargetDecoding, targets_from_task_params
 logger = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+# The encoder runs over a batch's texts in groups of this many, sorted by length, each padded
+# only to its own longest text; the decoder then runs once over the whole batch. Padding costs
+# the encoder in proportion (every padded token goes through its six layers), while the
+# decoder's 32 steps cost about the same whatever the source lengths, and a step's fixed cost
+# makes one big decoder batch pay (README "Benchmarks", length-aware batching).
+ENCODER_GROUP_SIZE = 8
+# Below this saving in encoder tokens one encoder pass is kept (uniform lengths gain nothing).
+MIN_ENCODER_SAVING = 0.1
 
 
 def resolve_device(device: str, gpus_assigned: bool) -> str:
@@ -73,8 +83,49 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
         encoded = self.tokenizer.pad({"input_ids": list(input_ids)}, return_tensors="pt").to(
             self.device
         )
+        encoder_outputs = self._encode_by_length(input_ids, encoded)
+        if encoder_outputs is not None:
+            encoded["encoder_outputs"] = encoder_outputs
         output_ids = self.model.generate(**encoded, **decoding.generate_kwargs)
         # The pipeline decoded with clean_up_tokenization_spaces=False; so do we.
         return self.tokenizer.batch_decode(
             output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
         )
+
+    def _encode_by_length(
+        self, input_ids: Sequence[list[int]], padded: Mapping[str, torch.Tensor]
+    ) -> BaseModelOutput | None:
+        """The encoder's output for the whole padded batch, computed in length-sorted groups of
+        ``ENCODER_GROUP_SIZE`` (see there); ``None`` when that would not save at least
+        ``MIN_ENCODER_SAVING`` of the encoder's tokens, and generate runs the encoder itself.
+
+        Each text's encoding is the same either way: attention masks the padding, and the rows
+        past a group's width, which only padding would have filled, are masked in the decoder's
+        cross-attention.
+        """
+        if self.tokenizer.padding_side != "right":
+            return None
+        plan = encoder_groups([len(ids) for ids in input_ids], ENCODER_GROUP_SIZE)
+        full = len(input_ids) * padded["input_ids"].shape[1]
+        if sum(len(rows) * width for rows, width in plan) > (1 - MIN_ENCODER_SAVING) * full:
+            return None
+        encoder = self.model.get_encoder()
+        hidden = None
+        for rows, width in plan:
+            index = torch.tensor(rows, device=self.device)
+            output = encoder(
+                input_ids=padded["input_ids"][index, :width],
+                attention_mask=padded["attention_mask"][index, :width],
+            ).last_hidden_state
+            if hidden is None:
+                shape = (len(input_ids), padded["input_ids"].shape[1], output.shape[-1])
+                hidden = output.new_zeros(shape)
+            hidden[index, :width] = output
+        return BaseModelOutput(last_hidden_state=hidden)
+
+
+def encoder_groups(lengths: Sequence[int], group_size: int) -> list[tuple[list[int], int]]:
+    """Row indices sorted by length, cut every ``group_size``, each with its longest length."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    groups = [order[start : start + group_size] for start in range(0, len(order), group_size)]
+    return [(rows, max(lengths[i] for i in rows)) for rows in groups]

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from checkpoints.phrasebook import load_phrasebook
-from deployments.seq2seq import Seq2SeqTranslator, resolve_device
+from deployments import seq2seq
+from deployments.seq2seq import Seq2SeqTranslator, encoder_groups, resolve_device
 
 PHRASES = load_phrasebook()
 # Not in the phrasebook, of very different lengths: the model answers them with nonsense, which
@@ -61,6 +62,27 @@ def test_alone_or_batched_gives_the_same_output(translator):
     batched = translator.translate(texts, "fr")
     alone = [translator.translate([text], "fr")[0] for text in texts]
     assert batched == alone
+
+
+def test_the_encoder_runs_in_length_sorted_groups_padded_to_their_longest():
+    lengths = [30, 4, 75, 5, 31, 6]
+    assert encoder_groups(lengths, 2) == [([1, 3], 5), ([5, 0], 30), ([4, 2], 75)]
+    assert encoder_groups(lengths, 8) == [([1, 3, 5, 0, 4, 2], 75)]
+
+
+def test_the_encoder_in_groups_changes_no_output(translator, monkeypatch):
+    texts = [p.english for p in PHRASES[:24]] + STRANGERS * 2
+    encoded = translator.encode(texts, "fr")
+    spy = []
+    original = translator._encode_by_length
+    monkeypatch.setattr(
+        translator, "_encode_by_length", lambda *a: spy.append(original(*a)) or spy[-1]
+    )
+    grouped = translator.translate_encoded(encoded, "fr")
+    assert spy[-1] is not None  # these lengths do save encoder tokens: the grouped path ran
+    monkeypatch.setattr(seq2seq, "ENCODER_GROUP_SIZE", len(texts))  # one encoder pass
+    assert translator.translate_encoded(encoded, "fr") == grouped
+    assert spy[-1] is None
 
 
 def test_decoding_overrides_apply_without_a_reload(translator):
