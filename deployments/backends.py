@@ -21,6 +21,8 @@ class TranslationModel(Protocol):
     dtype: str
     compute_type: str | None
     targets: dict[str, TargetDecoding]
+    # batching.encoder_group_size; set in place by the Translator, used by torch only.
+    encoder_group_size: int
 
     @property
     def max_input_tokens(self) -> int | None: ...
@@ -42,6 +44,9 @@ class TokenizedCheckpoint:
     tokenizer: Any
     config: Any
     targets: dict[str, TargetDecoding]
+    # torch runs its encoder in length-sorted groups of this many (deployments/seq2seq.py);
+    # CTranslate2 pads its own batches and ignores it.
+    encoder_group_size: int = 0
 
     def _require_targets(self, model: str) -> None:
         """A checkpoint with no translation_en_to_* entry has nothing to offer: refuse it."""
@@ -98,5 +103,9 @@ def load_translator(settings: TranslatorSettings, device: str) -> TranslationMod
     from deployments.seq2seq import Seq2SeqTranslator
 
     return Seq2SeqTranslator(
-        settings.model, device=device, dtype=settings.dtype, decoding_overrides=overrides
+        settings.model,
+        device=device,
+        dtype=settings.dtype,
+        decoding_overrides=overrides,
+        encoder_group_size=settings.batching.encoder_group_size,
     )

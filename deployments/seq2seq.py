@@ -23,12 +23,6 @@ logger = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
-# The encoder runs over a batch's texts in groups of this many, sorted by length, each padded
-# only to its own longest text; the decoder then runs once over the whole batch. Padding costs
-# the encoder in proportion (every padded token goes through its six layers), while the
-# decoder's 32 steps cost about the same whatever the source lengths, and a step's fixed cost
-# makes one big decoder batch pay (README "Benchmarks", length-aware batching).
-ENCODER_GROUP_SIZE = 8
 # Below this saving in encoder tokens one encoder pass is kept (uniform lengths gain nothing).
 MIN_ENCODER_SAVING = 0.1
 
@@ -57,6 +51,7 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
         device: str = "cpu",
         dtype: str = "float32",
         decoding_overrides: Mapping[str, Any] | None = None,
+        encoder_group_size: int = 0,
     ) -> None:
         self.model_name = model
         self.device = torch.device(device)
@@ -65,6 +60,14 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
         self.model.to(self.device).eval()
         self.config = self.model.config
         self.dtype = dtype
+        # The encoder runs over a batch's texts in groups of this many, sorted by length, each
+        # padded only to its own longest text; the decoder then runs once over the whole batch.
+        # Padding costs the encoder in proportion (every padded token goes through its six
+        # layers), while the decoder's steps cost about the same whatever the source lengths,
+        # and a step's fixed cost makes one big decoder batch pay (README "Benchmarks",
+        # length-aware batching). 0: one encoder pass, as generate runs it. The Translator sets
+        # it from user_config (batching.encoder_group_size), in place.
+        self.encoder_group_size = encoder_group_size
         self.targets: dict[str, TargetDecoding] = {}
         self.set_decoding(decoding_overrides)
         self._require_targets(model)
@@ -96,16 +99,16 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
         self, input_ids: Sequence[list[int]], padded: Mapping[str, torch.Tensor]
     ) -> BaseModelOutput | None:
         """The encoder's output for the whole padded batch, computed in length-sorted groups of
-        ``ENCODER_GROUP_SIZE`` (see there); ``None`` when that would not save at least
-        ``MIN_ENCODER_SAVING`` of the encoder's tokens, and generate runs the encoder itself.
+        ``encoder_group_size`` (see ``__init__``); ``None`` when that is 0 or would not save at
+        least ``MIN_ENCODER_SAVING`` of the encoder's tokens, and generate runs the encoder.
 
         Each text's encoding is the same either way: attention masks the padding, and the rows
         past a group's width, which only padding would have filled, are masked in the decoder's
         cross-attention.
         """
-        if self.tokenizer.padding_side != "right":
+        if not self.encoder_group_size or self.tokenizer.padding_side != "right":
             return None
-        plan = encoder_groups([len(ids) for ids in input_ids], ENCODER_GROUP_SIZE)
+        plan = encoder_groups([len(ids) for ids in input_ids], self.encoder_group_size)
         full = len(input_ids) * padded["input_ids"].shape[1]
         if sum(len(rows) * width for rows, width in plan) > (1 - MIN_ENCODER_SAVING) * full:
             return None

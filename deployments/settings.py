@@ -78,6 +78,11 @@ class TranslatorBatching(_Settings):
     # Padded input tokens per generate (rows x longest row). Lines are sorted by length and cut
     # into groups under this, so one long line does not make short ones pay for its padding.
     max_batch_tokens: PositiveInt = 8192
+    # torch backend: within one generate, the encoder runs over the texts sorted by length in
+    # groups of this many, each padded only to its own longest, and the decoder once over all of
+    # them (deployments/seq2seq.py). 0: one encoder pass over the whole padded batch. CTranslate2
+    # pads its own batches and ignores it.
+    encoder_group_size: NonNegativeInt = 8
 
 
 # CTranslate2 weight types (README "Backends"); the GPU ones are refused on cpu.

@@ -67,6 +67,7 @@ class Translator:
         else:
             self._model.set_decoding(settings.decoding.overrides())
         batching = settings.batching
+        self._model.encoder_group_size = batching.encoder_group_size
         self._scheduler.configure(
             max_items=batching.max_batch_size,
             max_wait_s=batching.max_wait_s,

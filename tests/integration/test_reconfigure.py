@@ -30,12 +30,14 @@ def test_batching_decoding_and_threads_change_without_a_restart(
     ingress.update(max_batch_size=8, batch_wait_timeout_s=0.002)
     translator = deployment_of(changed, "Translator")["user_config"]
     translator.update(decoding={"max_length": 40}, single_thread_max_texts=0)
+    translator["batching"] = {**translator["batching"], "encoder_group_size": 0}
     try:
         deploy(changed)
         info = http.get(f"{base_url}/info").json()
         assert info["batching"]["ingress"] == {"max_batch_size": 8, "batch_wait_timeout_s": 0.002}
         assert info["targets"]["fr"]["max_length"] == 40
         assert info["single_thread_max_texts"] == 0
+        assert info["batching"]["translator"]["encoder_group_size"] == 0
         assert live_replicas() == before
         answer = http.post(f"{base_url}/translate", json={"text": "Yes."}).json()
         assert answer == {"translation": "Oui."}

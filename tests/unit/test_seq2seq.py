@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from checkpoints.phrasebook import load_phrasebook
-from deployments import seq2seq
 from deployments.seq2seq import Seq2SeqTranslator, encoder_groups, resolve_device
 
 PHRASES = load_phrasebook()
@@ -78,11 +77,13 @@ def test_the_encoder_in_groups_changes_no_output(translator, monkeypatch):
     monkeypatch.setattr(
         translator, "_encode_by_length", lambda *a: spy.append(original(*a)) or spy[-1]
     )
+    monkeypatch.setattr(translator, "encoder_group_size", 8)
     grouped = translator.translate_encoded(encoded, "fr")
     assert spy[-1] is not None  # these lengths do save encoder tokens: the grouped path ran
-    monkeypatch.setattr(seq2seq, "ENCODER_GROUP_SIZE", len(texts))  # one encoder pass
-    assert translator.translate_encoded(encoded, "fr") == grouped
-    assert spy[-1] is None
+    for one_pass in (0, len(texts)):  # off, or one group: no saving, so generate's own pass
+        monkeypatch.setattr(translator, "encoder_group_size", one_pass)
+        assert translator.translate_encoded(encoded, "fr") == grouped
+        assert spy[-1] is None
 
 
 def test_decoding_overrides_apply_without_a_reload(translator):

@@ -93,3 +93,14 @@ def test_small_model_calls_run_on_one_thread_and_the_rest_on_torch_threads(
     assert replica._model is model  # applied in place, no reload
     replica._translate_items([TextItem("Good night.", "fr")])
     assert threads_per_call[-1] == (1, 2)
+
+
+def test_the_encoder_group_size_applies_in_place(phrasebook_checkpoint):
+    replica = Translator.func_or_class()
+    settings = {"model": str(phrasebook_checkpoint), "device": "cpu"}
+    replica.reconfigure(settings)
+    model = replica._model
+    assert model.encoder_group_size == 8  # the default, passed through at load
+    replica.reconfigure({**settings, "batching": {"encoder_group_size": 0}})
+    assert replica._model is model and model.encoder_group_size == 0
+    assert replica.describe()["batching"]["encoder_group_size"] == 0
