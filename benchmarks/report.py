@@ -31,26 +31,50 @@ def provenance() -> dict[str, Any]:
         except (OSError, subprocess.CalledProcessError):
             return "unknown"
 
-    cpu = "unknown"
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        cpu = cpu_identity(Path("/proc/cpuinfo").read_text())
     except OSError:
-        pass
+        cpu = {"cpu": "unknown"}
     return {
         "git_sha": git("rev-parse", "HEAD"),
         "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
         "versions": {name: version(name) for name in ("ray", "torch", "transformers", "fastapi")}
         | {"python": platform.python_version()},
         "machine": {
-            "cpu": cpu,
+            **cpu,
+            # the kernels torch picked on this CPU (DEFAULT, AVX2, AVX512, ...)
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cores": os.cpu_count(),
             "platform": platform.platform(),
             # a GPU run's numbers are the card's: they are published labelled with it
             "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         },
+    }
+
+
+# The vector extensions that decide which kernels torch and CTranslate2 run on a CPU.
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")
+
+
+def cpu_identity(cpuinfo: str) -> dict[str, Any]:
+    """The first CPU of ``/proc/cpuinfo``: its name, family and model, and vector extensions.
+
+    Machines of the same kind here have been different CPUs behind the same name ("AMD EPYC"):
+    one with AVX-512 and bfloat16, one with AVX2 only, where torch float32 ran at about half the
+    speed and bfloat16 at a tenth. Results from two runs compare only on the same CPU.
+    """
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            break  # the first processor's block ends here
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    return {
+        "cpu": fields.get("model name", "unknown"),
+        "cpu_family": fields.get("cpu family"),
+        "cpu_model": fields.get("model"),
+        "cpu_vector_flags": [flag for flag in VECTOR_FLAGS if flag in flags],
     }
 
 
