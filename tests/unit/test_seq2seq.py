@@ -41,19 +41,25 @@ def bf16_translator(phrasebook_checkpoint):
     return Seq2SeqTranslator(str(phrasebook_checkpoint), device="cpu", dtype="bfloat16")
 
 
-# bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes one phrase of 140 (measured;
-# README "Backends"). Any other difference, or this one gone, fails the test.
-BF16_CHANGES = {"I am a vegetarian.": "Je suis végégétarien."}
+# bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes at most one phrase of 140
+# (measured; README "Backends"). Which kernels run decides whether it does: with AVX-512 bf16 the
+# phrase below comes out as given here, on an AVX2-only CPU (CI, 2026-12-02) as in fp32. Any
+# other difference fails the test.
+BF16_MAY_CHANGE = {"I am a vegetarian.": "Je suis végégétarien."}
 
 
 @pytest.mark.parametrize("target", ["fr", "de"])
 def test_bfloat16_reproduces_the_phrasebook_but_one_known_phrase(bf16_translator, target):
-    """Loaded in bfloat16 (measured faster on this CPU than fp32 weights under autocast)."""
+    """Loaded in bfloat16 (measured faster than fp32 weights under autocast, on AVX-512 bf16)."""
     assert bf16_translator.model.dtype == torch.bfloat16
     phrases = [p for p in PHRASES if p.target == target]
-    assert bf16_translator.translate([p.english for p in phrases], target) == [
-        BF16_CHANGES.get(p.english, p.translation) for p in phrases
+    outputs = bf16_translator.translate([p.english for p in phrases], target)
+    unexpected = [
+        (p.english, output)
+        for p, output in zip(phrases, outputs, strict=True)
+        if output not in (p.translation, BF16_MAY_CHANGE.get(p.english))
     ]
+    assert unexpected == []
 
 
 def test_alone_or_batched_gives_the_same_output(translator):
