@@ -112,6 +112,11 @@ class TranslatorSettings(_Settings):
     # t5-small-shaped, a lone client, the graph up) one sentence took 616-633 ms on one thread
     # against 679-700 on two (README "Benchmarks").
     single_thread_max_texts: NonNegativeInt = 0
+    # Run the model's thread, and the OpenMP threads it starts, on SCHED_FIFO (Linux; needs
+    # CAP_SYS_NICE or RLIMIT_RTPRIO, else it stays SCHED_OTHER with a warning): the rest of the
+    # node's processes then wait for it instead of preempting it (deployments/thread_priority.py;
+    # README "Benchmarks"). Applied in place, on a new model thread.
+    realtime_model_thread: bool = False
     decoding: DecodingSettings = DecodingSettings()
     batching: TranslatorBatching = TranslatorBatching()
 

@@ -26,6 +26,7 @@ from deployments.scheduling import BatchScheduler
 from deployments.segmentation import SegmentedText, splice, split_segments, split_to_fit
 from deployments.seq2seq import resolve_device
 from deployments.settings import TranslatorSettings
+from deployments.thread_priority import calling_thread_policy, make_calling_thread_realtime
 
 logger = logging.getLogger("ray.serve")
 
@@ -49,6 +50,8 @@ class Translator:
         self._padded_tokens = 0
         self._real_tokens = 0
         self._dropped_expired = 0
+        # The model thread's scheduling policy as it is (realtime_model_thread asks for fifo).
+        self._model_thread_policy: str | None = None
         self._metrics = Metrics(
             "translation_batch_texts",
             "translation_batch_padded_tokens",
@@ -61,11 +64,16 @@ class Translator:
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         settings = TranslatorSettings.model_validate(user_config)
-        if self._model is None or settings.load_key() != self._settings.load_key():
+        reload = self._model is None or settings.load_key() != self._settings.load_key()
+        if reload:
             self._model = self._load(settings)
-            self._scheduler.renew_worker_thread()  # see there: OpenMP pools live per thread
         else:
             self._model.set_decoding(settings.decoding.overrides())
+        if reload or settings.realtime_model_thread != self._settings.realtime_model_thread:
+            # A new thread either way (see there: OpenMP pools live per thread, and inherit the
+            # scheduling policy of the thread that starts them).
+            setup = self._realtime_setup if settings.realtime_model_thread else self._plain_setup
+            self._scheduler.renew_worker_thread(setup)
         batching = settings.batching
         self._model.encoder_group_size = batching.encoder_group_size
         self._scheduler.configure(
@@ -73,6 +81,13 @@ class Translator:
             max_wait_s=batching.max_wait_s,
         )
         self._settings = settings
+
+    def _realtime_setup(self) -> None:
+        """Runs in a new model thread before its first call."""
+        self._model_thread_policy = make_calling_thread_realtime()
+
+    def _plain_setup(self) -> None:
+        self._model_thread_policy = calling_thread_policy()
 
     def _load(self, settings: TranslatorSettings) -> TranslationModel:
         gpus_assigned = settings.device == "auto" and bool(ray.get_gpu_ids())
@@ -101,6 +116,7 @@ class Translator:
             "compute_type": model.compute_type,
             "torch_threads": self._settings.torch_threads or torch.get_num_threads(),
             "single_thread_max_texts": self._settings.single_thread_max_texts,
+            "model_thread_policy": self._model_thread_policy,
             "max_input_tokens": model.max_input_tokens,
             "targets": {
                 name: {"prefix": t.prefix, **t.generate_kwargs} for name, t in model.targets.items()
