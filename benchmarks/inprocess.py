@@ -23,6 +23,7 @@ from deployments.backends import TranslationModel
 from deployments.backends import load_translator as load_backend
 from deployments.length_batching import group_by_length, padding_waste
 from deployments.settings import TranslatorSettings
+from deployments.thread_priority import calling_thread_policy, make_calling_thread_realtime
 
 
 def load_translator(
@@ -143,7 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=128, help="sentences timed")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lone-runs", type=int, default=5, help="0: no lone sentence")
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="run on SCHED_FIFO, as a Translator with realtime_model_thread does",
+    )
     args = parser.parse_args(argv)
+    # Before torch starts its OpenMP threads, which inherit the policy.
+    policy = make_calling_thread_realtime() if args.realtime else calling_thread_policy()
 
     translator = load_translator(
         args.checkpoint,
@@ -161,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "backend": args.backend,
         "compute_type": args.compute_type,
         "threads": args.threads,
+        "thread_policy": policy,
         "workload": args.workload,
         "sentences": len(texts),
         "batch_size": args.batch_size,

@@ -167,13 +167,15 @@ def measure_limit(
 
 def limit_in_fresh_process(checkpoint: str, args) -> dict[str, float]:
     """The in-process limit (torch fp32, batches of 32) in a Python process of its own per
-    workload, Ray down: nothing in it but the model, as in the Translator replica. The benchmark's
-    own process has by then loaded every backend's model and been a Ray driver."""
+    workload, Ray down: nothing in it but the model, as in the Translator replica, on the same
+    scheduling policy as the Translator's model thread (``args.realtime``). The benchmark's own
+    process has by then loaded every backend's model and been a Ray driver."""
     rates = {}
     for name in ("uniform", "mixed"):
         command = [sys.executable, "-m", "benchmarks.inprocess", checkpoint]
         command += ["--threads", str(args.threads), "--device", args.device]
         command += ["--workload", name, "--count", str(args.inprocess_count), "--lone-runs", "0"]
+        command += ["--realtime"] if args.realtime else []
         finished = subprocess.run(command, capture_output=True, text=True, check=True)
         rates[name] = json.loads(finished.stdout)["sentences_per_s"]
     return rates
@@ -552,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.dtype = "float32"
     args.threads = args.threads or translator_config.get("torch_threads") or 2
+    args.realtime = translator_config.get("realtime_model_thread", False)
     if args.clients not in args.sweep:
         args.sweep = sorted({*args.sweep, args.clients})
 
