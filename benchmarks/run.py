@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import inprocess, load
+from benchmarks.model_process import ModelProcess
 from benchmarks.report import markdown_table, provenance, write
 from benchmarks.workloads import workload
 from deployments.scheduling import PEAK_MEMORY_CALLS
@@ -282,21 +283,17 @@ async def bench_seed(base_url: str, texts: dict[str, list[str]], args) -> list[d
     return rows
 
 
-async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[str, Any]:
+async def bench_lone(base_url: str, model: ModelProcess, texts: list[str], args) -> dict[str, Any]:
     """A lone client, each request paired with the same sentence translated by the model alone
-    just before or just after it (alternately, so that neither side always runs first): the
-    pair's difference is what the graph adds, and pairs taken seconds apart keep this VM's drift
-    (10% and more over minutes) out of it. The graph's ``X-Model-Time-Ms`` splits each graph
-    request into the Translator's model call and everything outside it (the Serve hops)."""
+    (``model``, in a fresh process) just before or just after it (alternately, so that neither
+    side always runs first): the pair's difference is what the graph adds, and pairs taken
+    seconds apart keep this VM's drift (10% and more over minutes) out of it. The graph's
+    ``X-Model-Time-Ms`` splits each graph request into the Translator's model call and
+    everything outside it (the Serve hops)."""
     inprocess_ms, graph_ms, model_ms, outcomes = [], [], [], []
 
     def note_model_time(headers) -> None:  # successful responses only, like graph_ms
         model_ms.append(float(headers["X-Model-Time-Ms"]))
-
-    def alone(text: str) -> float:
-        started = time.perf_counter()
-        translator.translate([text], "fr")
-        return (time.perf_counter() - started) * 1000
 
     async with load.http_sender(base_url, on_headers=note_model_time) as send:
         # After the 32-client runs the Translator still expects a cohort for its next
@@ -307,7 +304,7 @@ async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[
         for pair, text in enumerate(texts[: args.lone_pairs]):
             alone_first = pair % 2 == 0
             if alone_first:
-                alone_ms = alone(text)
+                alone_ms = model.lone_ms(text)
             started = time.perf_counter()
             try:
                 await send(text)
@@ -316,7 +313,7 @@ async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[
                 continue
             outcomes.append(load.Outcome(time.perf_counter() - started))
             if not alone_first:
-                alone_ms = alone(text)
+                alone_ms = model.lone_ms(text)
             inprocess_ms.append(alone_ms)
             graph_ms.append(outcomes[-1].latency_s * 1000)
             if len(graph_ms) % 10 == 0:
@@ -335,20 +332,20 @@ async def bench_lone(base_url: str, translator, texts: list[str], args) -> dict[
 
 
 async def bench_graph(
-    base_url: str, texts: dict[str, list[str]], translator, args
+    base_url: str, texts: dict[str, list[str]], model: ModelProcess, args
 ) -> tuple[list[dict], dict[str, dict[str, float]]]:
-    """The graph's rows, and the in-process limit measured just before and just after each
-    ``args.clients`` run (Ray up, the graph idle): a second ratio from two measurements seconds
-    apart, where the limit measured with Ray down before and after the whole run can be 10
-    minutes away from the graph's, and this VM drifts by 10-30% over that."""
+    """The graph's rows, and the in-process limit (``model``, in a fresh process) measured just
+    before and just after each ``args.clients`` run (Ray up, the graph idle): a second ratio
+    from two measurements seconds apart, where the limit measured with Ray down before and after
+    the whole run can be 10 minutes away from the graph's, and this VM drifts by 10-30% over
+    that."""
     from ray import serve
 
     rows = []
     adjacent: dict[str, dict[str, float]] = {}
 
     def limit_now(name: str) -> float:
-        sentences = texts[name][: args.inprocess_count]
-        return inprocess.batched_sentences_per_s(translator, sentences)
+        return model.sentences_per_s(texts[name][: args.inprocess_count])
 
     async def at_full_load(send, name: str) -> load.LoadResult:
         before = limit_now(name)
@@ -580,6 +577,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"in-process before: {limit_before}")
     backends_before = measure_backends_inprocess(others, backend_models, args, texts, reference)
 
+    def reference_model() -> ModelProcess:
+        """The model alone beside the graph, in a process started just now."""
+        return ModelProcess(args.checkpoint, threads=args.threads, device=args.device)
+
     base_url = f"http://127.0.0.1:{PORT}"
     rows: list[dict] = []
     with local_serve(PORT):  # as `make run` starts Ray: replicas at nice 0
@@ -592,9 +593,11 @@ def main(argv: list[str] | None = None) -> int:
             rows += asyncio.run(bench_seed(f"{base_url}/seed", texts, args))
             serve.delete("seed")
         deploy(config)
-        graph_rows, adjacent_limit = asyncio.run(bench_graph(base_url, texts, translator, args))
+        with reference_model() as model:
+            graph_rows, adjacent_limit = asyncio.run(bench_graph(base_url, texts, model, args))
         rows += graph_rows
-        lone = asyncio.run(bench_lone(base_url, translator, texts["uniform"], args))
+        with reference_model() as model:
+            lone = asyncio.run(bench_lone(base_url, model, texts["uniform"], args))
         for backend in args.served_backends:
             deploy_backend(config, backend)
             rows += asyncio.run(bench_served_backend(base_url, texts, args, backend["label"]))
