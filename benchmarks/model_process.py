@@ -23,7 +23,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,6 +50,7 @@ class ModelProcess:
         first_line = self._process.stdout.readline().strip()
         if first_line != READY:
             self._process.kill()
+            self._process.wait()
             raise RuntimeError(f"the model process did not start (said {first_line!r})")
         return self
 
@@ -96,9 +96,8 @@ def serve(checkpoint: str, *, threads: int, device: str) -> None:
     for line in sys.stdin:
         request = json.loads(line)
         if "lone" in request:
-            started = time.perf_counter()
-            translator.translate([request["lone"]], "fr")
-            answer = {"ms": (time.perf_counter() - started) * 1000}
+            ms = inprocess.lone_sentence_ms(translator, request["lone"], runs=1, warmup=0)
+            answer = {"ms": ms}
         else:
             answer = {
                 "sentences_per_s": inprocess.batched_sentences_per_s(translator, request["batched"])
