@@ -22,13 +22,13 @@ $(CHECKPOINT)/model.safetensors: $(BIN)/.installed checkpoints/phrasebook.tsv ch
 checkpoint: $(CHECKPOINT)/model.safetensors
 
 # `serve run configs/$(CONFIG).yaml`, on a local Ray whose Prometheus endpoint is fixed at
-# http://127.0.0.1:$(METRICS_PORT)/metrics (graph/run.py). CONFIG=cpu-fast: the int8 backend.
+# http://127.0.0.1:$(METRICS_PORT)/metrics (graph/run.py). CONFIG=cpu-fast: the int8 engine.
 CONFIG ?= local
 METRICS_PORT ?= 8080
 run: checkpoint
 	METRICS_PORT=$(METRICS_PORT) $(BIN)/python -m graph.run configs/$(CONFIG).yaml
 
-# The ctranslate2 backend's conversion ahead of time (it also converts on first load).
+# The ctranslate2 engine's conversion ahead of time (it also converts on first load).
 COMPUTE_TYPES ?= int8
 convert: checkpoint
 	$(BIN)/python -m checkpoints.convert_ctranslate2 $(CHECKPOINT) $(addprefix --compute-type ,$(COMPUTE_TYPES))

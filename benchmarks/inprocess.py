@@ -17,13 +17,13 @@ import time
 from collections.abc import Sequence
 
 import torch
+from deployments.thread_priority import calling_thread_policy, make_calling_thread_realtime
 
 from benchmarks.workloads import workload
-from deployments.backends import TranslationModel
-from deployments.backends import load_translator as load_backend
-from deployments.length_batching import group_by_length, padding_waste
-from deployments.settings import TranslatorSettings
-from deployments.thread_priority import calling_thread_policy, make_calling_thread_realtime
+from deployments.batching.lengths import group_by_length, padding_waste
+from deployments.core.settings import TranslatorSettings
+from deployments.engines.base import Engine
+from deployments.engines.base import load_translator as load_backend
 
 
 def load_translator(
@@ -32,18 +32,18 @@ def load_translator(
     threads: int,
     device: str = "cpu",
     dtype: str = "float32",
-    backend: str = "torch",
+    engine: str = "torch",
     compute_type: str | None = None,
-) -> TranslationModel:
+) -> Engine:
     """Load as the Translator does, with ``threads`` compute threads (torch's for the whole
     process)."""
     settings = TranslatorSettings(
         model=checkpoint,
         device=device,
         dtype=dtype,
-        backend=backend,
+        engine=engine,
         compute_type=compute_type,
-        torch_threads=threads,
+        threads=threads,
     )
     return load_backend(settings, device)
 
@@ -55,7 +55,7 @@ def batches(texts: Sequence[str], batch_size: int) -> list[Sequence[str]]:
 
 
 def batched_sentences_per_s(
-    translator: TranslationModel,
+    translator: Engine,
     texts: Sequence[str],
     *,
     batch_size: int = 32,
@@ -67,7 +67,7 @@ def batched_sentences_per_s(
 
     The first ``warmup_batches`` batches run once untimed first (first calls pay for lazy
     initialisation); then every batch is timed, one ``translate`` call each. ``outputs``, when
-    given, receives the translations (to count how many differ between backends).
+    given, receives the translations (to count how many differ between engines).
     """
     groups = batches(texts, batch_size)
     for group in groups[:warmup_batches]:
@@ -84,7 +84,7 @@ def batched_sentences_per_s(
 
 
 def length_grouped_sentences_per_s(
-    translator: TranslationModel,
+    translator: Engine,
     texts: Sequence[str],
     *,
     batch_size: int = 32,
@@ -113,7 +113,7 @@ def length_grouped_sentences_per_s(
 
 
 def lone_sentence_ms(
-    translator: TranslationModel,
+    translator: Engine,
     text: str,
     *,
     runs: int = 5,
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
-    parser.add_argument("--backend", default="torch", choices=["torch", "ctranslate2"])
+    parser.add_argument("--engine", default="torch", choices=["torch", "ctranslate2"])
     parser.add_argument("--compute-type", default=None, help="ctranslate2 only, e.g. int8")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workload", default="uniform")
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         device=args.device,
         dtype=args.dtype,
-        backend=args.backend,
+        engine=args.engine,
         compute_type=args.compute_type,
     )
     texts = workload(args.workload, args.count, seed=args.seed)
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "checkpoint": args.checkpoint,
         "device": args.device,
         "dtype": args.dtype,
-        "backend": args.backend,
+        "engine": args.engine,
         "compute_type": args.compute_type,
         "threads": args.threads,
         "thread_policy": policy,

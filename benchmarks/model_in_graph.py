@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from graph.deploy import deploy, deployment_of, load_config, local_serve
 
     config = load_config(args.config, model=str(Path(args.checkpoint).resolve()), port=PORT)
-    threads = deployment_of(config, "Translator")["user_config"].get("torch_threads") or 2
+    threads = deployment_of(config, "Translator")["user_config"].get("threads") or 2
     translator = inprocess.load_translator(args.checkpoint, threads=threads)
     texts = workload("uniform", args.batch * (args.rounds + 1), seed=0)
     batches = inprocess.batches(texts, args.batch)

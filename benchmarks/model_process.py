@@ -1,6 +1,6 @@
 """The model alone in a fresh Python process, timed on request from the benchmark's process.
 
-The benchmark's own process is a poor reference late in a run: by then it holds every backend's
+The benchmark's own process is a poor reference late in a run: by then it holds every engine's
 model and has driven every load, and in make bench at 7ddf767 its torch limit fell from 14.1
 sentences/s (uniform, before the served runs) to 10.4 after them, bf16 from 33 to 14, while
 fresh processes around it measured 15.5-15.8 (CTranslate2 in the same process did not slow

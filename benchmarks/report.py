@@ -43,7 +43,7 @@ def provenance() -> dict[str, Any]:
         "machine": {
             **cpu,
             # the kernels torch picked on this CPU (DEFAULT, AVX2, AVX512, ...)
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "torch_cpu_capability": torch.engines.cpu.get_cpu_capability(),
             "cores": os.cpu_count(),
             "platform": platform.platform(),
             # a GPU run's numbers are the card's: they are published labelled with it
@@ -80,7 +80,7 @@ def cpu_identity(cpuinfo: str) -> dict[str, Any]:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     header = (
-        "| system | backend | workload | load | throughput (req/s) | p50 ms | p95 ms | p99 ms "
+        "| system | engine | workload | load | throughput (req/s) | p50 ms | p95 ms | p99 ms "
         "| errors |\n|---|---|---|---|---|---|---|---|---|\n"
     )
 
@@ -91,7 +91,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         errors = sum(row.get("errors", {}).values())
         lines.append(
-            f"| {row['system']} | {row.get('backend', '-')} | {row['workload']} | {row['load']} "
+            f"| {row['system']} | {row.get('engine', '-')} | {row['workload']} | {row['load']} "
             f"| {row['throughput']:.1f} "
             f"| {ms(row.get('p50_ms'))} | {ms(row.get('p95_ms'))} | {ms(row.get('p99_ms'))} "
             f"| {errors} |"
@@ -100,34 +100,34 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    """Throughput against p50 latency, one line per system, backend and workload (in load
-    order), and the in-process limits of the served backends as vertical lines, in the colour
-    of their backend's graph."""
+    """Throughput against p50 latency, one line per system, engine and workload (in load
+    order), and the in-process limits of the served engines as vertical lines, in the colour
+    of their engine's graph."""
     figure, axes = plt.subplots(figsize=(9, 6))
     series: dict[str, list[dict[str, Any]]] = {}
-    served = {row.get("backend") for row in rows if row["system"].startswith("graph")}
-    colours = {backend: f"C{n}" for n, backend in enumerate(sorted(served, key=str))}
+    served = {row.get("engine") for row in rows if row["system"].startswith("graph")}
+    colours = {engine: f"C{n}" for n, engine in enumerate(sorted(served, key=str))}
     for row in rows:
-        backend = row.get("backend")
+        engine = row.get("engine")
         if row["system"] == "in-process limit":
-            if backend not in served:
+            if engine not in served:
                 continue
             style = "--" if row["workload"] == "uniform" else ":"
-            label = f"in-process limit, {backend} ({row['workload']})"
+            label = f"in-process limit, {engine} ({row['workload']})"
             axes.axvline(
-                row["throughput"], color=colours[backend], linestyle=style, alpha=0.6, label=label
+                row["throughput"], color=colours[engine], linestyle=style, alpha=0.6, label=label
             )
         # repeats of a point already on its curve (paired runs, bar rounds) would zigzag it
         elif row.get("p50_ms") is not None and not row["system"].endswith(REPEATS):
-            label = f"{row['system']}, {backend or '-'} ({row['workload']})"
+            label = f"{row['system']}, {engine or '-'} ({row['workload']})"
             series.setdefault(label, []).append(row)
     for label, points in series.items():
         points.sort(key=_load_order)
         xs = [p["throughput"] for p in points]
         ys = [p["p50_ms"] for p in points]
-        backend = points[0].get("backend")
+        engine = points[0].get("engine")
         marker = "o" if points[0]["workload"] == "uniform" else "s"
-        colour = colours.get(backend) if points[0]["system"].startswith("graph") else "black"
+        colour = colours.get(engine) if points[0]["system"].startswith("graph") else "black"
         axes.plot(xs, ys, marker=marker, label=label, color=colour, alpha=0.9)
         for point in points:
             axes.annotate(point["load"], (point["throughput"], point["p50_ms"]), fontsize=7)

@@ -2,14 +2,14 @@
 
 All three on the same checkpoint (t5-small's architecture, every sentence exactly 32 new tokens),
 on uniform and on mixed-length sentences. The graph runs the shipped configs/local.yaml with only
-the Translator's ``model`` changed, so what is measured is what ships. Then each other backend
-(``--backends``): its in-process limit, how many of its outputs differ from torch fp32's on the
-same sentences, and (``--served-backends``) the same graph with only the Translator's backend
+the Translator's ``model`` changed, so what is measured is what ships. Then each other engine
+(``--engines``): its in-process limit, how many of its outputs differ from torch fp32's on the
+same sentences, and (``--served-engines``) the same graph with only the Translator's engine
 settings changed, reloaded in place. Writes JSON (git sha, versions, machine), a Markdown table
 and a PNG plot under benchmarks/results/.
 
     python -m benchmarks.run build/bench-t5-small
-    python -m benchmarks.run build/bench-t5-small --backends torch,ctranslate2:int8
+    python -m benchmarks.run build/bench-t5-small --engines torch,ctranslate2:int8
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from benchmarks import inprocess, load
 from benchmarks.model_process import ModelProcess
 from benchmarks.report import markdown_table, provenance, write
 from benchmarks.workloads import workload
-from deployments.scheduling import PEAK_MEMORY_CALLS
+from deployments.batching.scheduler import PEAK_MEMORY_CALLS
 
 PORT = int(os.environ.get("BENCH_SERVE_PORT", "8124"))
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,15 +45,15 @@ DEFAULT_SERVED = "torch:bfloat16,ctranslate2:int8"
 
 def parse_backend(spec: str) -> dict[str, Any]:
     """``torch``, ``torch:bfloat16``, ``ctranslate2:int8`` -> Translator settings and a label."""
-    backend, _, kind = spec.strip().partition(":")
-    if backend == "torch":
-        settings = {"backend": "torch", "dtype": kind or "float32"}
+    engine, _, kind = spec.strip().partition(":")
+    if engine == "torch":
+        settings = {"engine": "torch", "dtype": kind or "float32"}
         return {"label": f"torch {settings['dtype']}", "settings": settings}
-    if backend == "ctranslate2":
-        settings = {"backend": "ctranslate2", "dtype": "float32", "compute_type": kind or "int8"}
+    if engine == "ctranslate2":
+        settings = {"engine": "ctranslate2", "dtype": "float32", "compute_type": kind or "int8"}
         return {"label": f"ctranslate2 {settings['compute_type']}", "settings": settings}
     raise argparse.ArgumentTypeError(
-        f"backend {spec!r}: expected torch[:dtype] or ctranslate2[:compute_type]"
+        f"engine {spec!r}: expected torch[:dtype] or ctranslate2[:compute_type]"
     )
 
 
@@ -68,7 +68,7 @@ def serve_shipped_dtype_beside(
     config ships (or ``dtype``, when given) added, unless it is float32 or already there.
 
     The main runs (the bars, the sweep, every row labelled PRIMARY) are torch float32, the
-    reference the other backends' outputs are compared with; a config that ships another dtype
+    reference the other engines' outputs are compared with; a config that ships another dtype
     (gpu.yaml: float16) is then served beside it, so its rows carry its own label.
     """
     shipped = parse_backend(f"torch:{dtype or translator_config.get('dtype', 'float32')}")
@@ -78,26 +78,26 @@ def serve_shipped_dtype_beside(
     return [*served, shipped]
 
 
-def deploy_backend(config: dict, backend: dict[str, Any] | None) -> None:
-    """``config`` with only the Translator's backend settings changed (``None``: as shipped),
+def deploy_backend(config: dict, engine: dict[str, Any] | None) -> None:
+    """``config`` with only the Translator's engine settings changed (``None``: as shipped),
     deployed: the replica reloads its model in place, as a ``serve deploy`` would."""
     from graph.deploy import deploy, deployment_of
 
     changed = copy.deepcopy(config)
-    if backend is not None:
-        deployment_of(changed, "Translator")["user_config"].update(backend["settings"])
+    if engine is not None:
+        deployment_of(changed, "Translator")["user_config"].update(engine["settings"])
     deploy(changed)
 
 
 async def bench_paired(base_url: str, config: dict, texts, args) -> list[dict]:
-    """The served backends and torch fp32 alternately, ``args.paired_rounds`` times, uniform at
+    """The served engines and torch fp32 alternately, ``args.paired_rounds`` times, uniform at
     ``args.clients``: a ratio between two graphs measured minutes apart on this shared VM mixes
     in its drift; adjacent pairs mostly do not."""
     rows = []
     for round_number in range(args.paired_rounds):
-        for backend in [None, *args.served_backends]:
-            label = PRIMARY if backend is None else backend["label"]
-            deploy_backend(config, backend)
+        for engine in [None, *args.served_backends]:
+            label = PRIMARY if engine is None else engine["label"]
+            deploy_backend(config, engine)
             async with load.http_sender(base_url) as send:
                 result = await drive_closed(send, texts["uniform"], args.clients, args)
             print(f"paired round {round_number} [{label}]: {result.summary()}")
@@ -110,10 +110,10 @@ async def bench_paired(base_url: str, config: dict, texts, args) -> list[dict]:
 
 
 def paired_ratios(paired: list[dict]) -> dict[str, Any]:
-    """Per backend: each round's throughput over torch fp32's in the same round, and the median."""
+    """Per engine: each round's throughput over torch fp32's in the same round, and the median."""
     by_round: dict[int, dict[str, float]] = {}
     for r in paired:
-        by_round.setdefault(r["round"], {})[r["backend"]] = r["throughput"]
+        by_round.setdefault(r["round"], {})[r["engine"]] = r["throughput"]
     ratios: dict[str, list[float]] = {}
     for measured in by_round.values():
         for label, value in measured.items():
@@ -126,22 +126,22 @@ def paired_ratios(paired: list[dict]) -> dict[str, Any]:
 
 
 def row(
-    system: str, workload_name: str, result: load.LoadResult, load_label: str, backend=PRIMARY
+    system: str, workload_name: str, result: load.LoadResult, load_label: str, engine=PRIMARY
 ) -> dict:
     return {
         "system": system,
-        "backend": backend,
+        "engine": engine,
         "workload": workload_name,
         "load": load_label,
         **result.to_dict(),
     }
 
 
-def inprocess_row(system: str, backend: str, workload_name: str, load_label: str, value: float):
+def inprocess_row(system: str, engine: str, workload_name: str, load_label: str, value: float):
     """A table row for an in-process figure: a throughput, no latencies, no errors."""
     return {
         "system": system,
-        "backend": backend,
+        "engine": engine,
         "workload": workload_name,
         "load": load_label,
         "throughput": value,
@@ -170,7 +170,7 @@ def limit_in_fresh_process(checkpoint: str, args) -> dict[str, float]:
     """The in-process limit (torch fp32, batches of 32) in a Python process of its own per
     workload, Ray down: nothing in it but the model, as in the Translator replica, on the same
     scheduling policy as the Translator's model thread (``args.realtime``). The benchmark's own
-    process has by then loaded every backend's model and been a Ray driver."""
+    process has by then loaded every engine's model and been a Ray driver."""
     rates = {}
     for name in ("uniform", "mixed"):
         command = [sys.executable, "-m", "benchmarks.inprocess", checkpoint]
@@ -228,19 +228,19 @@ def round_ratios(
 
 
 def measure_backends_inprocess(
-    backends: list[dict[str, Any]], translators: dict, args, texts, reference
+    engines: list[dict[str, Any]], translators: dict, args, texts, reference
 ) -> dict[str, dict[str, Any]]:
-    """Each backend's limit, and how many of its outputs differ from torch fp32's."""
+    """Each engine's limit, and how many of its outputs differ from torch fp32's."""
     measured = {}
-    for backend in backends:
+    for engine in engines:
         outputs: dict[str, list[str]] = {}
-        rates = measure_limit(translators[backend["label"]], args, texts, outputs)
+        rates = measure_limit(translators[engine["label"]], args, texts, outputs)
         differ = {
             name: sum(a != b for a, b in zip(outputs[name], reference[name], strict=True))
             for name in outputs
         }
-        measured[backend["label"]] = {"rates": rates, "differ_from_torch_float32": differ}
-        print(f"in-process {backend['label']}: {rates}, differ from torch fp32: {differ}")
+        measured[engine["label"]] = {"rates": rates, "differ_from_torch_float32": differ}
+        print(f"in-process {engine['label']}: {rates}, differ from torch fp32: {differ}")
     return measured
 
 
@@ -251,7 +251,7 @@ async def bench_served_backend(base_url: str, texts, args, label: str = PRIMARY)
         for name in ("uniform", "mixed"):
             result = await drive_closed(send, texts[name], args.clients, args)
             print(f"graph HTTP [{label}], {name}: {result.summary()}")
-            rows.append(row("graph HTTP", name, result, f"c={args.clients}", backend=label))
+            rows.append(row("graph HTTP", name, result, f"c={args.clients}", engine=label))
     return rows
 
 
@@ -389,13 +389,13 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
     rows = results["rows"]
 
     def throughput(
-        system: str, workload_name: str, load_label: str, backend: str = PRIMARY
+        system: str, workload_name: str, load_label: str, engine: str = PRIMARY
     ) -> float:
         (match,) = [
             r
             for r in rows
-            if (r["system"], r["workload"], r["load"], r.get("backend", PRIMARY))
-            == (system, workload_name, load_label, backend)
+            if (r["system"], r["workload"], r["load"], r.get("engine", PRIMARY))
+            == (system, workload_name, load_label, engine)
         ]
         return match["throughput"]
 
@@ -447,8 +447,8 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
     out["paired_graph_vs_graph_torch_float32"] = results.get(
         "paired_graph_vs_graph_torch_float32", {}
     )
-    out["backends"] = {}
-    for label, measured in results.get("backends", {}).items():
+    out["engines"] = {}
+    for label, measured in results.get("engines", {}).items():
         entry: dict[str, Any] = {
             "inprocess_vs_torch_float32": {
                 name: rate / limit[name] for name, rate in measured["sentences_per_s"].items()
@@ -471,9 +471,9 @@ def verdict(results: dict[str, Any], clients: int) -> dict[str, Any]:
                 }
             )
             entry["errors"] = sum(
-                sum(r["errors"].values()) for r in rows if r.get("backend") == label
+                sum(r["errors"].values()) for r in rows if r.get("engine") == label
             )
-        out["backends"][label] = entry
+        out["engines"][label] = entry
     return out
 
 
@@ -508,14 +508,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inprocess-count", type=int, default=160)
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument(
-        "--backends",
+        "--engines",
         type=backend_list,
         default=backend_list(DEFAULT_BACKENDS),
         help=f"in-process limit and fidelity for each (default {DEFAULT_BACKENDS}); "
         "torch fp32 is always measured, as the reference",
     )
     parser.add_argument(
-        "--served-backends",
+        "--served-engines",
         type=backend_list,
         default=backend_list(DEFAULT_SERVED),
         help=f"also served through the graph at --clients (default {DEFAULT_SERVED}); '' for none",
@@ -524,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         "--paired-rounds",
         type=int,
         default=2,
-        help="torch fp32 and each served backend alternately, uniform at --clients, this many "
+        help="torch fp32 and each served engine alternately, uniform at --clients, this many "
         "times (0: none)",
     )
     parser.add_argument(
@@ -550,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         translator_config, args.dtype, args.served_backends
     )
     args.dtype = "float32"
-    args.threads = args.threads or translator_config.get("torch_threads") or 2
+    args.threads = args.threads or translator_config.get("threads") or 2
     args.realtime = translator_config.get("realtime_model_thread", False)
     if args.clients not in args.sweep:
         args.sweep = sorted({*args.sweep, args.clients})
@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         args.checkpoint, threads=args.threads, device=args.device, dtype=args.dtype
     )
     served_labels = {b["label"] for b in args.served_backends}
-    others = [b for b in args.backends if b["label"] != PRIMARY]
+    others = [b for b in args.engines if b["label"] != PRIMARY]
     others += [b for b in args.served_backends if b["label"] not in {o["label"] for o in others}]
     backend_models = {
         b["label"]: inprocess.load_translator(
@@ -598,9 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         rows += graph_rows
         with reference_model() as model:
             lone = asyncio.run(bench_lone(base_url, model, texts["uniform"], args))
-        for backend in args.served_backends:
-            deploy_backend(config, backend)
-            rows += asyncio.run(bench_served_backend(base_url, texts, args, backend["label"]))
+        for engine in args.served_backends:
+            deploy_backend(config, engine)
+            rows += asyncio.run(bench_served_backend(base_url, texts, args, engine["label"]))
         paired = (
             asyncio.run(bench_paired(base_url, config, texts, args)) if args.paired_rounds else []
         )
@@ -626,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     if bar_rounds:
         rows += bar_rounds.pop("rows")
 
-    backends = {
+    engines = {
         label: {
             "sentences_per_s": {
                 name: (before["rates"][name] + backends_after[label]["rates"][name]) / 2
@@ -642,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, before in backends_before.items()
     }
     limits = [(PRIMARY, limit["sentences_per_s"])]
-    limits += [(label, b["sentences_per_s"]) for label, b in backends.items()]
+    limits += [(label, b["sentences_per_s"]) for label, b in engines.items()]
     rows[:0] = [
         inprocess_row("in-process limit", label, name, "batch 32", value)
         for label, rates in limits
@@ -675,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "graph_config": config,
         "inprocess": limit,
-        "backends": backends,
+        "engines": engines,
         "paired_graph_vs_graph_torch_float32": paired_ratios(paired),
         "length_batching_mixed": length_batching,
         "bar_rounds": bar_rounds,

@@ -33,7 +33,7 @@ import transformers
 from transformers import T5Config, T5ForConditionalGeneration, T5Tokenizer
 
 from benchmarks.workloads import WORDS, mixed
-from deployments.seq2seq import Seq2SeqTranslator
+from deployments.engines.torch_engine import TorchEngine
 
 # Bump when the build changes in a way the settings below do not show.
 BUILDER_VERSION = 2
@@ -165,7 +165,7 @@ def build_model(tokenizer: T5Tokenizer) -> T5ForConditionalGeneration:
 
 def verify(folder: Path) -> None:
     """Load through the served code path; every sentence, alone or batched, decodes 33 ids."""
-    translator = Seq2SeqTranslator(str(folder))
+    translator = TorchEngine(str(folder))
     config = translator.model.config
     for key, value in T5_SMALL.items():
         if getattr(config, key) != value:

@@ -6,7 +6,8 @@ through exactly the code that serves t5-small, and it answers every phrasebook s
 phrasebook's translation. Anything else it answers with plausible nonsense.
 
 Deterministic: fixed seeds, a fixed torch thread count, a fixed data order. It trains until
-the served decoding path (``deployments.seq2seq``) reproduces every phrase, then writes it.
+the torch engine (``deployments.engines.torch_engine``) reproduces every phrase, then
+writes it.
 
     python -m checkpoints.build_phrasebook build/phrasebook-t5
 """
@@ -28,7 +29,7 @@ import torch
 from transformers import T5Config, T5ForConditionalGeneration, T5Tokenizer
 
 from checkpoints.phrasebook import Phrase, load_phrasebook
-from deployments.seq2seq import Seq2SeqTranslator
+from deployments.engines.torch_engine import TorchEngine
 
 LANGUAGE_NAMES = {"fr": "French", "de": "German", "ro": "Romanian"}
 SEED = 1234
@@ -186,7 +187,7 @@ def served_misses(model, tokenizer, phrases: list[Phrase], staging: Path) -> int
     model.eval()
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
-    translator = Seq2SeqTranslator(str(staging))
+    translator = TorchEngine(str(staging))
     wrong = 0
     for target in sorted({p.target for p in phrases}):
         batch = [p for p in phrases if p.target == target]

@@ -1,4 +1,4 @@
-"""Convert a checkpoint for the ctranslate2 backend ahead of time, into the cache it loads from.
+"""Convert a checkpoint for the ctranslate2 engine ahead of time, into the cache it loads from.
 
 The Translator converts on first load anyway; doing it here keeps that minute out of a
 replica's start. Same cache and key as the Translator: the checkpoint's files and the compute
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from deployments.ctranslate2_backend import COMPUTE_TYPES, cache_root, convert
+from deployments.engines.ct2_engine import COMPUTE_TYPES, cache_root, convert
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,8 +6,8 @@ Translator's answer on to the postprocessor. Around that: API keys, a bound on t
 flight (503 + Retry-After past it), a deadline per request (504 when it passes; the Translator
 drops expired texts unrun), one retry when a replica dies under a batch (translation is
 idempotent), and a JSON error body for every failure. ``POST /translate`` also speaks
-LibreTranslate's API (deployments/libretranslate.py). The HTTP layer around the routes (error
-handlers, API keys, request ids, timing headers, request metrics) is deployments/http_app.py.
+LibreTranslate's API (deployments/http/libretranslate.py). The HTTP layer around the routes (error
+handlers, API keys, request ids, timing headers, request metrics) is deployments/http/app.py.
 """
 
 import asyncio
@@ -25,9 +25,8 @@ from ray.serve.context import _get_serve_request_context
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle, DeploymentResponse
 
-from deployments import libretranslate
-from deployments.admission import AdmissionControl
-from deployments.errors import (
+from deployments.batching.admission import AdmissionControl
+from deployments.core.errors import (
     DeadlineExceeded,
     Overloaded,
     ServiceNotReady,
@@ -35,29 +34,24 @@ from deployments.errors import (
     TranslationFailed,
     TranslationServiceError,
 )
-from deployments.http_app import (
-    TRANSLATE_OPENAPI,
-    TimeoutHeader,
-    Trace,
-    answers,
-    api,
-    read_payload,
-    trace_of,
-)
-from deployments.messages import FinalOutcome, TextItem
-from deployments.metrics import Metrics
-from deployments.observability import (
+from deployments.core.messages import FinalOutcome, TextItem
+from deployments.core.metrics import AdmissionMetrics
+from deployments.core.observability import (
     critical_timing,
     request_id_or_new,
     target_tag,
 )
-from deployments.schemas import (
+from deployments.core.settings import IngressSettings
+from deployments.http import libretranslate
+from deployments.http.app import TRANSLATE_OPENAPI, TimeoutHeader, answers, api, read_payload
+from deployments.http.errors import Dialect, error_answer
+from deployments.http.middleware import Trace, trace_of
+from deployments.http.native import (
     HealthResponse,
     TranslateRequest,
     error_responses,
 )
-from deployments.settings import IngressSettings
-from deployments.validation import request_timeout, validate_request
+from deployments.http.validation import request_timeout, validate_request
 
 logger = logging.getLogger("ray.serve")
 
@@ -129,7 +123,7 @@ class TranslationIngress:
         self._admission = AdmissionControl(self._settings.max_pending_texts)
         # Targets seen to work (from /health, /info, /languages, answers): metric tags only.
         self._known_targets: set[str] = set()
-        self._refusals = Metrics("translation_admission_refusals").admission_refusals
+        self._refusals = AdmissionMetrics().refusals
         self._metrics_port = _node_metrics_port()
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
@@ -162,10 +156,10 @@ class TranslationIngress:
         LibreTranslate's (JSON or form): ``{"q": str | [str], "source": "en", "target": "fr"}``
         answers ``{"translatedText": ...}``, errors as ``{"error": "..."}``.
         """
-        trace = trace_of(request)
+        trace = trace_of(request.scope)
         payload, form = await read_payload(request)
         if form or libretranslate.is_libretranslate(payload):
-            trace.api = "libretranslate"
+            trace.api = Dialect.LIBRETRANSLATE
             return await self._libretranslate(payload, x_request_timeout, trace)
         translate_request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(x_request_timeout)
@@ -180,8 +174,8 @@ class TranslationIngress:
             translation = await self._translate(libre.request, timeout, trace)
         except TranslationServiceError as error:
             trace.code = error.code
-            status, body, headers = libretranslate.error_answer(error)
-            return JSONResponse(body, status_code=status, headers=headers)
+            reply = error_answer(error, Dialect.LIBRETRANSLATE)
+            return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
         return JSONResponse(libretranslate.answer(translation, libre))
 
     @api.post("/", responses=error_responses(401, 413, 422, 500, 503, 504))
@@ -197,7 +191,7 @@ class TranslationIngress:
             {"text": text, "target": target}, self._settings.limits
         )
         timeout = self._timeout(x_request_timeout)
-        return await self._translate(translate_request, timeout, trace_of(request))
+        return await self._translate(translate_request, timeout, trace_of(request.scope))
 
     @api.get(
         "/languages",

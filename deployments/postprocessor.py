@@ -7,17 +7,17 @@ from typing import Any
 
 from ray import serve
 
-from deployments.errors import TranslationServiceError
-from deployments.messages import (
+from deployments.core.errors import TranslationServiceError
+from deployments.core.messages import (
     FinalOutcome,
     FinishedBatch,
     TextItem,
     TranslatedBatch,
     TranslatorOutcome,
 )
-from deployments.segmentation import reassemble
-from deployments.settings import PostprocessorSettings
-from deployments.text_rules import postprocess_segment
+from deployments.core.settings import PostprocessorSettings
+from deployments.text.segmentation import reassemble
+from deployments.text.typography import postprocess_segment
 
 logger = logging.getLogger("ray.serve")
 

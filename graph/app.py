@@ -7,9 +7,9 @@
 from pydantic import BaseModel
 from ray.serve import Application
 
+from deployments.core.settings import IngressSettings, PostprocessorSettings, TranslatorSettings
 from deployments.ingress import TranslationIngress
 from deployments.postprocessor import Postprocessor
-from deployments.settings import IngressSettings, PostprocessorSettings, TranslatorSettings
 from deployments.translator import Translator
 
 APP_NAME = "translation"

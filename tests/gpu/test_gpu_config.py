@@ -39,7 +39,7 @@ def base_url(gpu_graph) -> str:
 def test_the_translator_runs_on_cuda_in_float16(base_url):
     info = requests.get(f"{base_url}/info", timeout=30).json()
     assert info["device"].startswith("cuda")
-    assert (info["backend"], info["dtype"]) == ("torch", "float16")
+    assert (info["engine"], info["dtype"]) == ("torch", "float16")
 
 
 def test_every_french_phrase_comes_back_as_the_phrasebook_has_it(base_url):

@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from checkpoints.phrasebook import load_phrasebook
-from deployments.segmentation import split_segments
-from deployments.text_rules import postprocess_segment
+from deployments.text.segmentation import split_segments
+from deployments.text.typography import postprocess_segment
 
 PHRASES = load_phrasebook()
 FRENCH = [p for p in PHRASES if p.target == "fr"]

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 import requests
 
-from deployments.errors import DeadlineExceeded
+from deployments.core.errors import DeadlineExceeded
 from tests.integration.client import FRENCH, error_of
 
 pytestmark = pytest.mark.integration
@@ -27,11 +27,8 @@ def texts_run(http, base_url) -> int:
 def keep_the_model_busy(http, base_url) -> list[threading.Thread]:
     """Start the big requests in the background; return once the model is working on them with
     a full batch (32 texts, 640 sentences: seconds of work) still queued, so whatever comes next
-    waits at least that long, and cannot be merged into the next call.
-
-    Four calls' worth, because the model thread may be on SCHED_FIFO (local.yaml's
-    realtime_model_thread): then this poll is answered only when a call ends, and must still
-    find work queued behind the next one."""
+    waits at least that long, and cannot be merged into the next call. Four calls' worth, so
+    that a poll answered only as a call ends still finds work queued behind the next."""
     threads = [
         threading.Thread(
             target=requests.post, args=(f"{base_url}/translate",), kwargs={"json": BIG_REQUEST}

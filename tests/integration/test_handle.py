@@ -2,8 +2,8 @@
 
 import pytest
 
-from deployments.errors import InvalidRequest, PayloadTooLarge, UnsupportedTarget
-from deployments.text_rules import NARROW_NBSP as N
+from deployments.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedTarget
+from deployments.text.typography import NARROW_NBSP as N
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from deployments.text_rules import NARROW_NBSP as N
+from deployments.text.typography import NARROW_NBSP as N
 from tests.integration.client import (
     FRENCH,
     PHRASES,

@@ -10,7 +10,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from ray._private import worker
 
-from deployments.observability import MAX_REQUEST_ID_CHARS, usable_request_id
+from deployments.core.observability import MAX_REQUEST_ID_CHARS, usable_request_id
 from tests.integration.client import FRENCH, error_of, served, translate
 from tests.integration.conftest import METRICS_PORT
 

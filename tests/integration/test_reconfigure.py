@@ -7,7 +7,6 @@ import ray
 
 from graph.app import APP_NAME
 from graph.deploy import deploy, deployment_of
-from tests.realtime import fifo_permitted
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +29,7 @@ def test_batching_decoding_and_threads_change_without_a_restart(
     ingress = deployment_of(changed, "TranslationIngress")["user_config"]
     ingress.update(max_batch_size=8, batch_wait_timeout_s=0.002)
     translator = deployment_of(changed, "Translator")["user_config"]
-    translator.update(
-        decoding={"max_length": 40}, single_thread_max_texts=0, realtime_model_thread=False
-    )
+    translator.update(decoding={"max_length": 40}, single_thread_max_texts=0)
     translator["batching"] = {**translator["batching"], "encoder_group_size": 0}
     try:
         deploy(changed)
@@ -40,7 +37,6 @@ def test_batching_decoding_and_threads_change_without_a_restart(
         assert info["batching"]["ingress"] == {"max_batch_size": 8, "batch_wait_timeout_s": 0.002}
         assert info["targets"]["fr"]["max_length"] == 40
         assert info["single_thread_max_texts"] == 0
-        assert info["model_thread_policy"] == "other"
         assert info["batching"]["translator"]["encoder_group_size"] == 0
         assert live_replicas() == before
         answer = http.post(f"{base_url}/translate", json={"text": "Yes."}).json()
@@ -52,6 +48,4 @@ def test_batching_decoding_and_threads_change_without_a_restart(
         32,
         4,
     )
-    # local.yaml asks for it; where the machine refuses, the replica says so and runs anyway
-    assert info["model_thread_policy"] == ("fifo" if fifo_permitted() else "other")
     assert live_replicas() == before

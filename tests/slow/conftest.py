@@ -17,7 +17,7 @@ import requests
 from ray import serve
 
 from checkpoints.phrasebook import load_phrasebook
-from deployments.text_rules import postprocess_segment
+from deployments.text.typography import postprocess_segment
 from graph.deploy import load_config
 
 # Away from tests/integration's port (TEST_SERVE_PORT, default 8123) and the next few, which

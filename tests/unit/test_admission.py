@@ -1,7 +1,8 @@
 import pytest
 
-from deployments.admission import AdmissionControl
-from deployments.errors import Overloaded
+from deployments.batching.admission import AdmissionControl
+from deployments.core.errors import Overloaded
+from deployments.http.errors import retry_headers, status_of
 
 
 class Clock:
@@ -19,7 +20,7 @@ def test_admits_up_to_the_bound_and_refuses_past_it():
     with pytest.raises(Overloaded) as caught:
         control.admit(1)
     assert control.pending == 10  # the refused text was not counted in
-    assert caught.value.status_code == 503
+    assert status_of(caught.value) == 503
     assert caught.value.details["limit"] == 10
     assert caught.value.details["in_flight"] == 10
     assert control.refused == 1
@@ -54,7 +55,7 @@ def test_retry_after_is_the_time_to_drain_at_recent_throughput():
     with pytest.raises(Overloaded) as caught:
         control.admit(1)
     assert caught.value.details["retry_after_s"] == 4
-    assert caught.value.headers() == {"Retry-After": "4"}
+    assert retry_headers(caught.value) == {"Retry-After": "4"}
 
 
 def test_retry_after_forgets_old_completions_and_is_bounded():

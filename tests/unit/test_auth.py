@@ -1,7 +1,8 @@
 import pytest
 
-from deployments.auth import check_authorization, load_api_keys
-from deployments.errors import Unauthorized
+from deployments.core.errors import Unauthorized
+from deployments.http.auth import check_authorization, load_api_keys
+from deployments.http.errors import status_of
 
 KEYS = (b"first-key", b"second-key")
 
@@ -32,5 +33,5 @@ def test_a_configured_key_is_let_in(header):
 def test_anything_else_is_refused_without_echoing_the_key(header):
     with pytest.raises(Unauthorized) as caught:
         check_authorization(header, KEYS)
-    assert caught.value.status_code == 401
+    assert status_of(caught.value) == 401
     assert "first" not in caught.value.message

@@ -1,4 +1,4 @@
-"""benchmarks/run.py's pure parts: which backends a run serves, the bar rounds' ratios."""
+"""benchmarks/run.py's pure parts: which engines a run serves, the bar rounds' ratios."""
 
 import pytest
 
@@ -10,8 +10,8 @@ def translator_settings(config_name: str) -> dict:
     return deployment_of(load_config(config_name), "Translator")["user_config"]
 
 
-def labels(backends) -> list[str]:
-    return [b["label"] for b in backends]
+def labels(engines) -> list[str]:
+    return [b["label"] for b in engines]
 
 
 def test_a_float32_config_serves_only_what_was_asked():
@@ -26,7 +26,7 @@ def test_the_gpu_config_float16_is_served_beside_the_float32_reference():
     assert settings["dtype"] == "float16"
     served = serve_shipped_dtype_beside(settings, None, [])
     assert labels(served) == ["torch float16"]
-    assert served[0]["settings"] == {"backend": "torch", "dtype": "float16"}
+    assert served[0]["settings"] == {"engine": "torch", "dtype": "float16"}
     # the main runs, labelled PRIMARY, are what the replica then loads
     assert (settings["dtype"], PRIMARY) == ("float32", "torch float32")
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
-from deployments.settings import IngressSettings, PostprocessorSettings, TranslatorSettings
+from deployments.core.settings import IngressSettings, PostprocessorSettings, TranslatorSettings
 from tests.paths import CONFIGS, ROOT
 
 CONFIG_FILES = sorted(CONFIGS.glob("*.yaml"))
@@ -31,21 +31,28 @@ def test_the_configs_ship():
     assert {p.name for p in CONFIG_FILES} >= {"local.yaml", "cpu.yaml", "gpu.yaml", "cpu-fast.yaml"}
 
 
-def test_local_keeps_the_seeds_output_and_cpu_fast_differs_only_in_the_backend():
+# Settings that only the torch engine reads: a ctranslate2 config does not carry them.
+TORCH_ONLY = ("dtype", "single_thread_max_texts")
+
+
+def test_local_keeps_the_seeds_output_and_cpu_fast_differs_only_in_the_engine():
     local, fast = load(CONFIGS / "local.yaml"), load(CONFIGS / "cpu-fast.yaml")
     local_translator = deployments_of(local)["Translator"]["user_config"]
     fast_translator = deployments_of(fast)["Translator"]["user_config"]
-    assert TranslatorSettings.model_validate(local_translator).backend == "torch"
+    assert TranslatorSettings.model_validate(local_translator).engine == "torch"
     assert local_translator["dtype"] == "float32"
     settings = TranslatorSettings.model_validate(fast_translator)
-    assert (settings.backend, settings.compute_type, settings.device) == (
+    assert (settings.engine, settings.compute_type, settings.device) == (
         "ctranslate2",
         "int8",
         "cpu",
     )
-    assert {k: v for k, v in fast_translator.items() if k not in ("backend", "compute_type")} == (
-        local_translator
-    )
+    assert {
+        k: v for k, v in fast_translator.items() if k not in ("engine", "compute_type", "batching")
+    } == {k: v for k, v in local_translator.items() if k not in (*TORCH_ONLY, "batching")}
+    local_batching = dict(local_translator["batching"])
+    del local_batching["encoder_group_size"]  # torch's
+    assert fast_translator["batching"] == local_batching
     for name in ("TranslationIngress", "Postprocessor"):
         assert deployments_of(fast)[name] == deployments_of(local)[name]
 

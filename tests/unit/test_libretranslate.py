@@ -1,4 +1,4 @@
-"""LibreTranslate's API on ours (deployments/libretranslate.py): shapes, answers, errors.
+"""LibreTranslate's API on ours (deployments/http/libretranslate.py): shapes, answers, errors.
 
 The request and error shapes are those of LibreTranslate's documented API and its own tests.
 """
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from deployments.errors import (
+from deployments.core.errors import (
     DeadlineExceeded,
     InvalidRequest,
     MalformedJSON,
@@ -18,10 +18,11 @@ from deployments.errors import (
     Unauthorized,
     UnsupportedTarget,
 )
-from deployments.libretranslate import (
+from deployments.core.settings import RequestLimits
+from deployments.http.errors import Dialect, error_answer
+from deployments.http.libretranslate import (
     answer,
     api_key_in,
-    error_answer,
     is_form,
     is_json,
     is_libretranslate,
@@ -30,7 +31,6 @@ from deployments.libretranslate import (
     parse_json,
     to_request,
 )
-from deployments.settings import RequestLimits
 
 LIMITS = RequestLimits()
 
@@ -148,14 +148,14 @@ def test_bad_requests_get_libretranslates_messages(fields, message):
     with pytest.raises(InvalidRequest) as refused:
         to_request(fields, LIMITS)
     assert message in refused.value.message
-    status, body, _ = error_answer(refused.value)
+    status, body, _ = error_answer(refused.value, Dialect.LIBRETRANSLATE)
     assert (status, body) == (400, {"error": refused.value.message})
 
 
 def test_the_limits_hold_for_libretranslate_too():
     with pytest.raises(PayloadTooLarge) as refused:
         to_request({"q": "x" * 5001, "source": "en", "target": "fr"}, LIMITS)
-    assert error_answer(refused.value)[0] == 400
+    assert error_answer(refused.value, Dialect.LIBRETRANSLATE)[0] == 400
     assert refused.value.message.startswith("q: 5001 characters")
 
 
@@ -174,7 +174,7 @@ def test_the_limits_hold_for_libretranslate_too():
     ],
 )
 def test_our_errors_in_libretranslates_statuses(error, status):
-    got_status, body, headers = error_answer(error)
+    got_status, body, headers = error_answer(error, Dialect.LIBRETRANSLATE)
     assert got_status == status
     assert set(body) == {"error"} and error.message in body["error"]
     if isinstance(error, Overloaded):

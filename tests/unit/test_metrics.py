@@ -5,7 +5,13 @@ import re
 
 import pytest
 
-from deployments.metrics import DEFINITIONS, EXPORTED, Metrics
+from deployments.core.metrics import (
+    DEFINITIONS,
+    EXPORTED,
+    AdmissionMetrics,
+    IngressMetrics,
+    TranslatorMetrics,
+)
 from tests.paths import CONFIGS
 
 DASHBOARD = CONFIGS / "grafana" / "translation-dashboard.json"
@@ -38,8 +44,21 @@ def test_every_metric_we_define_is_on_the_dashboard():
     assert shown == set(DEFINITIONS)
 
 
+def made():
+    """Every metric the two deployments create, by name."""
+    metrics = {}
+    for group in (TranslatorMetrics(), IngressMetrics(), AdmissionMetrics()):
+        for metric in vars(group).values():
+            metrics[metric.info["name"]] = metric
+    return metrics
+
+
+def test_the_deployments_create_every_metric_defined_and_nothing_else():
+    assert set(made()) == set(DEFINITIONS)
+
+
 @pytest.mark.parametrize("name", sorted(DEFINITIONS))
 def test_each_metric_has_a_target_tag_and_is_made_with_ray(name):
-    metric = getattr(Metrics(name), name.removeprefix("translation_"))
+    metric = made()[name]
     assert metric.info["name"] == name
     assert "target" in metric.info["tag_keys"]

@@ -1,10 +1,10 @@
-"""Request ids, timing headers and metric tags (deployments/observability.py)."""
+"""Request ids, timing headers and metric tags (deployments/core/observability.py)."""
 
 import uuid
 
 import pytest
 
-from deployments.observability import (
+from deployments.core.observability import (
     MAX_REQUEST_ID_CHARS,
     OTHER_TARGET,
     critical_timing,

@@ -1,6 +1,6 @@
 import pytest
 
-from deployments.segmentation import (
+from deployments.text.segmentation import (
     SegmentedText,
     reassemble,
     splice,

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from deployments.settings import IngressSettings, TranslatorSettings
+from deployments.core.settings import IngressSettings, TranslatorSettings
 
 
 def test_defaults_are_valid_and_safe_for_a_small_machine():
@@ -21,7 +21,7 @@ def test_decoding_overrides_keep_only_what_is_set():
     [
         {"device": "tpu"},
         {"dtype": "int4"},
-        {"torch_threads": 0},
+        {"threads": 0},
         {"decoding": {"num_beams": 0}},
         {"decoding": {"temperature_typo": 1}},
         {"unknown_key": 1},
@@ -53,7 +53,7 @@ def test_only_model_device_and_dtype_need_a_reload():
     assert (
         base.load_key()
         == TranslatorSettings(
-            model="a", device="cpu", torch_threads=2, decoding={"num_beams": 3}
+            model="a", device="cpu", threads=2, decoding={"num_beams": 3}
         ).load_key()
     )
     assert base.load_key() != TranslatorSettings(model="b", device="cpu").load_key()
@@ -61,25 +61,25 @@ def test_only_model_device_and_dtype_need_a_reload():
 
 def test_the_default_backend_is_torch_as_the_seed():
     settings = TranslatorSettings()
-    assert (settings.backend, settings.compute_type) == ("torch", None)
+    assert (settings.engine, settings.compute_type) == ("torch", None)
 
 
 @pytest.mark.parametrize("compute_type", ["int8", "int8_float32", "float32"])
 def test_ctranslate2_takes_the_cpu_compute_types(compute_type):
-    settings = TranslatorSettings(device="cpu", backend="ctranslate2", compute_type=compute_type)
+    settings = TranslatorSettings(device="cpu", engine="ctranslate2", compute_type=compute_type)
     assert settings.compute_type == compute_type
 
 
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ({"backend": "onnx"}, "backend"),
-        ({"backend": "ctranslate2"}, "needs compute_type"),
-        ({"backend": "ctranslate2", "compute_type": "int4"}, "compute_type"),
-        ({"compute_type": "int8"}, "applies to backend ctranslate2"),
-        ({"backend": "ctranslate2", "compute_type": "int8", "dtype": "bfloat16"}, "dtype"),
-        ({"backend": "ctranslate2", "compute_type": "float16", "device": "cpu"}, "needs device"),
-        ({"backend": "ctranslate2", "compute_type": "int8_float16", "device": "cpu"}, "cuda"),
+        ({"engine": "onnx"}, "engine"),
+        ({"engine": "ctranslate2"}, "needs compute_type"),
+        ({"engine": "ctranslate2", "compute_type": "int4"}, "compute_type"),
+        ({"compute_type": "int8"}, "applies to engine ctranslate2"),
+        ({"engine": "ctranslate2", "compute_type": "int8", "dtype": "bfloat16"}, "dtype"),
+        ({"engine": "ctranslate2", "compute_type": "float16", "device": "cpu"}, "needs device"),
+        ({"engine": "ctranslate2", "compute_type": "int8_float16", "device": "cpu"}, "cuda"),
     ],
 )
 def test_bad_backend_settings_refuse_to_deploy(bad, message):
@@ -88,13 +88,13 @@ def test_bad_backend_settings_refuse_to_deploy(bad, message):
 
 
 def test_gpu_compute_types_are_valid_on_cuda():
-    settings = TranslatorSettings(device="cuda", backend="ctranslate2", compute_type="float16")
+    settings = TranslatorSettings(device="cuda", engine="ctranslate2", compute_type="float16")
     assert settings.compute_type == "float16"
 
 
 def test_a_backend_or_compute_type_change_reloads_the_model():
     torch_fp32 = TranslatorSettings(model="a", device="cpu")
-    int8 = TranslatorSettings(model="a", device="cpu", backend="ctranslate2", compute_type="int8")
+    int8 = TranslatorSettings(model="a", device="cpu", engine="ctranslate2", compute_type="int8")
     float32 = int8.model_copy(update={"compute_type": "float32"})
     bf16 = TranslatorSettings(model="a", device="cpu", dtype="bfloat16")
     assert len({s.load_key() for s in (torch_fp32, int8, float32, bf16)}) == 4

@@ -5,16 +5,17 @@ import time
 
 import pytest
 
-from deployments.errors import DeadlineExceeded
-from deployments.messages import TextItem
-from deployments.segmentation import SegmentedText
+from deployments.core.errors import DeadlineExceeded
+from deployments.core.messages import TextItem
+from deployments.http.errors import status_of
+from deployments.text.segmentation import SegmentedText
 from deployments.translator import Translator
 
 
 @pytest.fixture(scope="module")
 def translator(phrasebook_checkpoint):
     replica = Translator.func_or_class()  # the class under @serve.deployment
-    replica.reconfigure({"model": str(phrasebook_checkpoint), "device": "cpu", "torch_threads": 2})
+    replica.reconfigure({"model": str(phrasebook_checkpoint), "device": "cpu", "threads": 2})
     return replica
 
 
@@ -22,7 +23,7 @@ def translator(phrasebook_checkpoint):
 def model_inputs(translator, monkeypatch):
     """The input ids of every row the model is asked to translate."""
     rows = []
-    model = translator._model
+    model = translator._runner.engine
     original = model.translate_encoded
 
     def spy(input_ids, target):
@@ -37,33 +38,35 @@ def test_a_sentence_longer_than_the_model_reads_reaches_it_in_pieces_that_fit(
     translator, model_inputs
 ):
     words = " ".join(["station"] * 600)  # about 1,200 tokens, the model reads 512
-    (outcome,) = translator._translate_items([TextItem(words, "fr")])
+    (outcome,) = translator._run([TextItem(words, "fr")])
     assert isinstance(outcome, SegmentedText)
-    limit = translator._model.max_input_tokens
+    limit = translator._runner.engine.max_input_tokens
     assert len(model_inputs) >= 3
     assert all(len(row) <= limit for row in model_inputs)
     # Every word reached the model: the pieces' tokens add up to the whole (less the prefix
     # and end-of-sequence each piece adds).
-    pieces = translator._model.tokenizer.batch_decode(model_inputs, skip_special_tokens=True)
-    prefix = translator._model.targets["fr"].prefix
+    pieces = translator._runner.engine.tokenizer.batch_decode(
+        model_inputs, skip_special_tokens=True
+    )
+    prefix = translator._runner.engine.targets["fr"].prefix
     assert sum(piece.removeprefix(prefix).split().count("station") for piece in pieces) == 600
     assert len(outcome.segments) == len(model_inputs)
     assert outcome.gaps == ("",) + (" ",) * (len(model_inputs) - 1) + ("",)
 
 
 def test_every_sentence_of_a_paragraph_is_its_own_model_row(translator, model_inputs):
-    (outcome,) = translator._translate_items([TextItem("Hello world! Where is the station?", "fr")])
+    (outcome,) = translator._run([TextItem("Hello world! Where is the station?", "fr")])
     assert len(model_inputs) == 2
     assert outcome.gaps == ("", " ", "")
 
 
 def test_expired_items_are_dropped_before_the_model_runs(translator, model_inputs):
     past, future = time.time() - 1, time.time() + 60
-    outcomes = translator._translate_items(
+    outcomes = translator._run(
         [TextItem("Hello world!", "fr", deadline=past), TextItem("Thank you.", "fr", future)]
     )
     assert isinstance(outcomes[0], DeadlineExceeded)
-    assert outcomes[0].status_code == 504
+    assert status_of(outcomes[0]) == 504
     assert isinstance(outcomes[1], SegmentedText)
     assert len(model_inputs) == 1
     assert translator.describe()["served"]["dropped_expired"] >= 1
@@ -75,23 +78,23 @@ def test_small_model_calls_run_on_one_thread_and_the_rest_on_torch_threads(
     import torch
 
     replica = Translator.func_or_class()
-    settings = {"model": str(phrasebook_checkpoint), "device": "cpu", "torch_threads": 2}
+    settings = {"model": str(phrasebook_checkpoint), "device": "cpu", "threads": 2}
     replica.reconfigure({**settings, "single_thread_max_texts": 2})
     threads_per_call: list[tuple[int, int]] = []
-    original = replica._model.translate_encoded
+    original = replica._runner.engine.translate_encoded
 
     def spy(input_ids, target):
         threads_per_call.append((len(input_ids), torch.get_num_threads()))
         return original(input_ids, target)
 
-    monkeypatch.setattr(replica._model, "translate_encoded", spy)
+    monkeypatch.setattr(replica._runner.engine, "translate_encoded", spy)
     for count in (1, 2, 3, 1):
-        replica._translate_items([TextItem("Good night.", "fr")] * count)
+        replica._run([TextItem("Good night.", "fr")] * count)
     assert threads_per_call == [(1, 1), (2, 1), (3, 2), (1, 1)]
-    model = replica._model
+    model = replica._runner.engine
     replica.reconfigure({**settings, "single_thread_max_texts": 0})
-    assert replica._model is model  # applied in place, no reload
-    replica._translate_items([TextItem("Good night.", "fr")])
+    assert replica._runner.engine is model  # applied in place, no reload
+    replica._run([TextItem("Good night.", "fr")])
     assert threads_per_call[-1] == (1, 2)
 
 
@@ -99,8 +102,8 @@ def test_the_encoder_group_size_applies_in_place(phrasebook_checkpoint):
     replica = Translator.func_or_class()
     settings = {"model": str(phrasebook_checkpoint), "device": "cpu"}
     replica.reconfigure(settings)
-    model = replica._model
+    model = replica._runner.engine
     assert model.encoder_group_size == 8  # the default, passed through at load
     replica.reconfigure({**settings, "batching": {"encoder_group_size": 0}})
-    assert replica._model is model and model.encoder_group_size == 0
+    assert replica._runner.engine is model and model.encoder_group_size == 0
     assert replica.describe()["batching"]["encoder_group_size"] == 0

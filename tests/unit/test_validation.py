@@ -2,9 +2,14 @@ import pickle
 
 import pytest
 
-from deployments.errors import InvalidRequest, MalformedJSON, PayloadTooLarge
-from deployments.settings import RequestLimits
-from deployments.validation import describe_validation_errors, request_timeout, validate_request
+from deployments.core.errors import InvalidRequest, MalformedJSON, PayloadTooLarge
+from deployments.core.settings import RequestLimits
+from deployments.http.errors import error_answer, status_of
+from deployments.http.validation import (
+    describe_validation_errors,
+    request_timeout,
+    validate_request,
+)
 
 LIMITS = RequestLimits(max_chars_per_text=20, max_texts_per_request=3)
 
@@ -38,7 +43,7 @@ def test_target_defaults_to_french():
 def test_invalid_requests_say_what_is_wrong(payload, message):
     with pytest.raises(InvalidRequest) as caught:
         validate_request(payload, LIMITS)
-    assert caught.value.status_code == 422
+    assert status_of(caught.value) == 422
     assert message in caught.value.message
 
 
@@ -46,7 +51,7 @@ def test_a_text_over_the_character_limit_names_limit_and_size():
     with pytest.raises(PayloadTooLarge) as caught:
         validate_request({"text": ["short", "x" * 21]}, LIMITS)
     error = caught.value
-    assert error.status_code == 413
+    assert status_of(error) == 413
     assert error.details == {"limit": 20, "actual": 21, "unit": "characters"}
     assert "text[1]: 21 characters; the limit is 20" in error.message
 
@@ -60,7 +65,7 @@ def test_too_many_texts_names_limit_and_count():
 def test_malformed_json_is_a_400():
     with pytest.raises(MalformedJSON) as caught:
         describe_validation_errors([{"type": "json_invalid", "loc": ("body", 1), "msg": "x"}])
-    assert caught.value.status_code == 400
+    assert status_of(caught.value) == 400
 
 
 def test_errors_survive_pickling_with_their_details():
@@ -68,8 +73,8 @@ def test_errors_survive_pickling_with_their_details():
     error = PayloadTooLarge("too big", limit=1, actual=2)
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is PayloadTooLarge
-    assert copy.to_body() == error.to_body()
-    assert copy.to_body() == {
+    assert error_answer(copy).body == error_answer(error).body
+    assert error_answer(copy).body == {
         "error": {"code": "payload_too_large", "message": "too big", "limit": 1, "actual": 2}
     }
 
@@ -89,7 +94,7 @@ def test_the_characters_of_a_whole_request_are_limited_too():
 def test_control_characters_and_lone_surrogates_are_refused(text, code_point, position):
     with pytest.raises(InvalidRequest) as caught:
         validate_request({"text": text}, LIMITS)
-    assert caught.value.status_code == 422
+    assert status_of(caught.value) == 422
     assert f"{code_point} at position {position}" in caught.value.message
 
 

@@ -1,4 +1,4 @@
-"""The CTranslate2 backend on the real phrasebook checkpoint, without Ray.
+"""The CTranslate2 engine on the real phrasebook checkpoint, without Ray.
 
 Fidelity is measured against the torch path: every compute type must reproduce the phrasebook
 exactly, and the decoding settings must mean what they mean to ``generate``.
@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from checkpoints.phrasebook import load_phrasebook
-from deployments import ctranslate2_backend as ct2
-from deployments.backends import load_translator
-from deployments.seq2seq import Seq2SeqTranslator
-from deployments.settings import CPU_COMPUTE_TYPES, TranslatorSettings
-from tests.unit.test_seq2seq import STRANGERS
+from deployments.core.settings import CPU_COMPUTE_TYPES, TranslatorSettings
+from deployments.engines import ct2_engine as ct2
+from deployments.engines import load_engine
+from deployments.engines.torch_engine import TorchEngine
+from tests.unit.test_torch_engine import STRANGERS
 
 PHRASES = load_phrasebook()
 FRENCH = [p.english for p in PHRASES if p.target == "fr"]
@@ -28,19 +28,19 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def torch_translator(phrasebook_checkpoint):
-    return Seq2SeqTranslator(str(phrasebook_checkpoint), device="cpu")
+    return TorchEngine(str(phrasebook_checkpoint), device="cpu")
 
 
 @pytest.fixture(scope="module", params=CPU_COMPUTE_TYPES)
 def translator(request, phrasebook_checkpoint, cache_dir):
-    return ct2.CTranslate2Translator(
+    return ct2.CTranslate2Engine(
         str(phrasebook_checkpoint), compute_type=request.param, threads=2, cache_dir=cache_dir
     )
 
 
 @pytest.fixture(scope="module")
 def float32_translator(phrasebook_checkpoint, cache_dir):
-    return ct2.CTranslate2Translator(
+    return ct2.CTranslate2Engine(
         str(phrasebook_checkpoint), compute_type="float32", threads=2, cache_dir=cache_dir
     )
 
@@ -123,25 +123,25 @@ def test_the_factory_picks_the_backend(phrasebook_checkpoint, cache_dir, monkeyp
     settings = TranslatorSettings(
         model=str(phrasebook_checkpoint),
         device="cpu",
-        backend="ctranslate2",
+        engine="ctranslate2",
         compute_type="int8",
-        torch_threads=2,
+        threads=2,
         decoding={"max_length": 40},
     )
-    model = load_translator(settings, "cpu")
-    assert (model.backend, model.compute_type) == ("ctranslate2", "int8")
+    model = load_engine(settings, "cpu")
+    assert (model.engine, model.compute_type) == ("ctranslate2", "int8")
     assert model.targets["fr"].generate_kwargs["max_length"] == 40
     assert model.translate(["Yes."], "fr") == ["Oui."]
-    torch_model = load_translator(TranslatorSettings(model=str(phrasebook_checkpoint)), "cpu")
-    assert (torch_model.backend, torch_model.compute_type) == ("torch", None)
+    torch_model = load_engine(TranslatorSettings(model=str(phrasebook_checkpoint)), "cpu")
+    assert (torch_model.engine, torch_model.compute_type) == ("torch", None)
 
 
 def test_gpu_compute_types_are_refused_on_a_cpu_replica(phrasebook_checkpoint):
     settings = TranslatorSettings(
-        model=str(phrasebook_checkpoint), backend="ctranslate2", compute_type="float16"
+        model=str(phrasebook_checkpoint), engine="ctranslate2", compute_type="float16"
     )  # device auto: valid until it resolves to cpu
     with pytest.raises(ValueError, match="needs a GPU"):
-        load_translator(settings, "cpu")
+        load_engine(settings, "cpu")
 
 
 # --- the conversion cache ----------------------------------------------------------------------
@@ -166,7 +166,7 @@ def test_the_second_load_reuses_the_conversion(checkpoint_copy, tmp_path, monkey
 
     monkeypatch.setattr(ct2._Transformers5Converter, "convert", refuse)
     assert ct2.convert(str(checkpoint_copy), "int8", str(cache)) == first
-    translator = ct2.CTranslate2Translator(
+    translator = ct2.CTranslate2Engine(
         str(checkpoint_copy), compute_type="int8", cache_dir=str(cache)
     )
     assert translator.path == first
@@ -216,7 +216,7 @@ def test_a_replica_that_loses_the_conversion_race_uses_the_winners_copy(
     assert len(calls) == 2
     assert [p.name for p in cache.iterdir()] == [path.name]  # no staging folder left
     assert {"model.bin", "config.json", ct2.STAMP} <= {p.name for p in path.iterdir()}
-    translator = ct2.CTranslate2Translator(
+    translator = ct2.CTranslate2Engine(
         str(checkpoint_copy), compute_type="int8_float32", cache_dir=str(cache)
     )
     assert translator.translate(["Yes."], "fr") == ["Oui."]
@@ -249,7 +249,7 @@ def test_a_t5_v1_1_style_checkpoint_converts_with_the_right_output_scale(checkpo
     model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint_copy).eval()
     assert model.config.scale_decoder_outputs is False
 
-    translator = ct2.CTranslate2Translator(
+    translator = ct2.CTranslate2Engine(
         str(checkpoint_copy), compute_type="float32", cache_dir=str(tmp_path / "cache")
     )
     tokenizer = translator.tokenizer

@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from deployments.errors import Unauthorized
+from deployments.core.errors import Unauthorized
 
 KEYS_VARIABLE = "TRANSLATION_API_KEYS"
 KEYS_FILE_VARIABLE = "TRANSLATION_API_KEYS_FILE"

@@ -1,7 +1,6 @@
-"""The same checkpoint on CTranslate2: converted once (cached), decoded like ``generate``.
+"""The CTranslate2 engine: the same checkpoint converted once (cached), decoded like ``generate``.
 
-``CTranslate2Translator`` has ``Seq2SeqTranslator``'s interface, so the Translator deployment
-does not know which engine runs. What must match the torch path, and how:
+What must match the torch engine, and how:
 
 - Same tokenizer and prefix: the Hugging Face tokenizer encodes (ids, end of sequence included)
   and decodes (``skip_special_tokens=True, clean_up_tokenization_spaces=False``); CTranslate2
@@ -14,10 +13,9 @@ does not know which engine runs. What must match the torch path, and how:
   into a cache keyed by the checkpoint's files and the compute type, written atomically so
   replicas starting together never see half a model.
 
-CTranslate2's CPU dispatch never picks AVX-512 by itself (its source: "AVX512 is not included
-in the automatic dispatch"); on this project's 2-core AMD EPYC, forcing it made int8 decoding
-about 1.3x faster. So where the CPU has AVX-512 and ``CT2_FORCE_CPU_ISA`` is unset, it is set
-before ctranslate2 is first imported (the library reads it once per process).
+CTranslate2's CPU dispatch never picks AVX-512 by itself ("AVX512 is not included in the
+automatic dispatch"), so where the CPU has it and ``CT2_FORCE_CPU_ISA`` is unset, it is set
+before ctranslate2 is first imported (docs/engines.md has the gain).
 """
 
 from __future__ import annotations
@@ -32,9 +30,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
-from deployments.backends import TokenizedCheckpoint
-from deployments.settings import ComputeType
-from deployments.targets import TargetDecoding, targets_from_task_params
+from deployments.core.settings import ComputeType
+from deployments.engines.base import TokenizedCheckpoint
+from deployments.engines.decoding import TargetDecoding, targets_from_task_params
 
 _AVX512_FLAGS = {"avx512f", "avx512bw", "avx512dq", "avx512vl"}
 
@@ -66,7 +64,7 @@ CACHE_ENV = "TRANSLATION_CT2_CACHE"
 # Bump when the conversion changes in a way the key does not show (e.g. the T5 fix below).
 CONVERSION_VERSION = 1
 STAMP = "conversion.json"
-# generate() settings this backend maps; anything else in task_specific_params is refused.
+# generate() settings this engine maps; anything else in task_specific_params is refused.
 SUPPORTED_DECODING = {
     "num_beams",
     "max_length",
@@ -183,7 +181,7 @@ def decoding_options(defaults: Mapping[str, Any], generate_kwargs: Mapping[str, 
     unsupported = set(generate_kwargs) - SUPPORTED_DECODING
     if unsupported:
         raise ValueError(
-            f"the ctranslate2 backend cannot apply decoding setting(s) {sorted(unsupported)}; "
+            f"the ctranslate2 engine cannot apply decoding setting(s) {sorted(unsupported)}; "
             f"it maps {sorted(SUPPORTED_DECODING)}"
         )
     settings = {**defaults, **generate_kwargs}
@@ -204,10 +202,10 @@ def decoding_options(defaults: Mapping[str, Any], generate_kwargs: Mapping[str, 
     }
 
 
-class CTranslate2Translator(TokenizedCheckpoint):
+class CTranslate2Engine(TokenizedCheckpoint):
     """A checkpoint converted to CTranslate2: a list of texts in, a list of translations out."""
 
-    backend = "ctranslate2"
+    engine = "ctranslate2"
 
     def __init__(
         self,
@@ -221,8 +219,9 @@ class CTranslate2Translator(TokenizedCheckpoint):
     ) -> None:
         self.model_name = model
         self.device = device
-        self.dtype = compute_type
+        self.dtype = None  # torch's setting; ctranslate2 has compute_type
         self.compute_type = compute_type
+        self._threads = threads or 0
         self.path = convert(model, compute_type, cache_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.config = AutoConfig.from_pretrained(model)
@@ -248,6 +247,14 @@ class CTranslate2Translator(TokenizedCheckpoint):
         self._options: dict[str, dict[str, Any]] = {}
         self.set_decoding(decoding_overrides)
         self._require_targets(model)
+
+    @property
+    def threads(self) -> int:
+        """Compute threads per batch (intra_threads; 0 lets CTranslate2 choose)."""
+        return self._threads
+
+    def set_threads(self, threads: int) -> None:
+        """Fixed at load (intra_threads): a model call's size does not change it."""
 
     def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
         targets = targets_from_task_params(self.config.task_specific_params, overrides)

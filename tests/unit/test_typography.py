@@ -1,7 +1,7 @@
 import pytest
 
-from deployments.text_rules import NARROW_NBSP as N
-from deployments.text_rules import french_typography, postprocess_segment, tidy_spacing
+from deployments.text.typography import NARROW_NBSP as N
+from deployments.text.typography import french_typography, postprocess_segment, tidy_spacing
 
 
 @pytest.mark.parametrize(

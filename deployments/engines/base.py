@@ -1,35 +1,42 @@
-"""Which engine runs the checkpoint: the one place the Translator gets its model from.
+"""The engine interface: what the Translator needs from a loaded checkpoint, whichever engine
+runs it, and the parts both engines share (the Hugging Face tokenizer, the prefix).
 
-Both engines offer the same interface (``TranslationModel``), so the rest of the graph does not
-know which one runs. Each is imported only when chosen: a torch replica never loads ctranslate2.
+Nothing here imports torch, transformers or ctranslate2; the engine modules import this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from deployments.settings import GPU_COMPUTE_TYPES, TranslatorSettings
-from deployments.targets import TargetDecoding
+from deployments.engines.decoding import TargetDecoding
 
 
-class TranslationModel(Protocol):
-    """What the Translator needs from a loaded checkpoint, whichever engine runs it."""
+class Engine(Protocol):
+    """A loaded checkpoint on one engine: texts in, translations out, one model call each."""
 
-    backend: str
+    engine: str  # "torch" or "ctranslate2"
     model_name: str
-    dtype: str
-    compute_type: str | None
+    device: str
+    dtype: str | None  # torch's weight type; None on ctranslate2
+    compute_type: str | None  # ctranslate2's weight type; None on torch
     targets: dict[str, TargetDecoding]
-    # batching.encoder_group_size; set in place by the Translator, used by torch only.
+    # Length-sorted encoder groups (torch only; see torch_engine.py); set in place.
     encoder_group_size: int
 
     @property
     def max_input_tokens(self) -> int | None: ...
 
-    def set_decoding(self, overrides: dict | None) -> None: ...
+    @property
+    def threads(self) -> int: ...
+
+    def set_threads(self, threads: int) -> None: ...
+
+    def set_decoding(self, overrides: Mapping[str, Any] | None) -> None: ...
 
     def encode(self, texts: Sequence[str], target: str) -> list[list[int]]: ...
+
+    def count_tokens(self, texts: Sequence[str], target: str) -> list[int]: ...
 
     def translate(self, texts: Sequence[str], target: str) -> list[str]: ...
 
@@ -44,8 +51,6 @@ class TokenizedCheckpoint:
     tokenizer: Any
     config: Any
     targets: dict[str, TargetDecoding]
-    # torch runs its encoder in length-sorted groups of this many (deployments/seq2seq.py);
-    # CTranslate2 pads its own batches and ignores it.
     encoder_group_size: int = 0
 
     def _require_targets(self, model: str) -> None:
@@ -77,35 +82,3 @@ class TokenizedCheckpoint:
 
     def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
         raise NotImplementedError
-
-
-def load_translator(settings: TranslatorSettings, device: str) -> TranslationModel:
-    """Load ``settings.model`` on ``device`` (already resolved from ``auto``) with its backend."""
-    if settings.torch_threads:
-        import torch
-
-        # Serve sets OMP_NUM_THREADS to floor(num_cpus); the thread count the settings name
-        # applies from the load (and its warm-up) on.
-        torch.set_num_threads(settings.torch_threads)
-    overrides = settings.decoding.overrides()
-    if settings.backend == "ctranslate2":
-        if device == "cpu" and settings.compute_type in GPU_COMPUTE_TYPES:
-            raise ValueError(f"compute_type {settings.compute_type} needs a GPU; device is cpu")
-        from deployments.ctranslate2_backend import CTranslate2Translator
-
-        return CTranslate2Translator(
-            settings.model,
-            device=device,
-            compute_type=settings.compute_type,
-            threads=settings.torch_threads,
-            decoding_overrides=overrides,
-        )
-    from deployments.seq2seq import Seq2SeqTranslator
-
-    return Seq2SeqTranslator(
-        settings.model,
-        device=device,
-        dtype=settings.dtype,
-        decoding_overrides=overrides,
-        encoder_group_size=settings.batching.encoder_group_size,
-    )

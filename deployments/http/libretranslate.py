@@ -17,16 +17,14 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deployments.errors import (
+from deployments.core.errors import (
     InvalidRequest,
     MalformedJSON,
-    Overloaded,
     TranslationServiceError,
-    Unauthorized,
 )
-from deployments.schemas import TranslateRequest
-from deployments.settings import RequestLimits
-from deployments.validation import check_content
+from deployments.core.settings import RequestLimits
+from deployments.http.native import TranslateRequest
+from deployments.http.validation import check_content
 
 SOURCE = "en"
 AUTO = "auto"
@@ -236,20 +234,6 @@ def answer(translation: str | list[str], libre: LibreRequest) -> dict[str, Any]:
     if libre.alternatives > 0:
         body["alternatives"] = [[] for _ in translation] if many else []
     return body
-
-
-def error_answer(error: TranslationServiceError) -> tuple[int, dict[str, str], dict[str, str]]:
-    """(status, body, headers) for one of our errors, the way LibreTranslate answers it:
-    400 for anything wrong with the request (our 413 and 422), 403 for a missing or bad key,
-    429 "Slowdown" (with Retry-After) when overloaded; other statuses kept."""
-    status, message = error.status_code, error.message
-    if isinstance(error, Unauthorized):
-        status = 403
-    elif isinstance(error, Overloaded):
-        status, message = 429, f"Slowdown: {message}"
-    elif status in (400, 413, 422):
-        status = 400
-    return status, {"error": message}, error.headers()
 
 
 def languages(targets: Iterable[str]) -> list[dict[str, Any]]:

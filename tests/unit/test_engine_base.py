@@ -1,6 +1,6 @@
 import pytest
 
-from deployments.backends import TokenizedCheckpoint
+from deployments.engines.base import TokenizedCheckpoint
 
 
 def test_a_checkpoint_without_translation_targets_is_refused():

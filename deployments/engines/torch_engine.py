@@ -1,7 +1,5 @@
-"""Load a Hugging Face seq2seq checkpoint and translate batches with it.
+"""The torch engine: a Hugging Face seq2seq checkpoint run with ``generate``.
 
-With deployments/ctranslate2_backend.py (the same interface on CTranslate2), the only modules
-that import torch and transformers, so that everything else tests without them.
 A checkpoint is a hub id (``t5-small``) or a local folder; both go through the same
 ``AutoTokenizer`` + ``AutoModelForSeq2SeqLM`` path.
 """
@@ -16,8 +14,8 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.modeling_outputs import BaseModelOutput
 
-from deployments.backends import TokenizedCheckpoint
-from deployments.targets import TargetDecoding, targets_from_task_params
+from deployments.engines.base import TokenizedCheckpoint
+from deployments.engines.decoding import TargetDecoding, targets_from_task_params
 
 logger = logging.getLogger(__name__)
 
@@ -27,21 +25,10 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 MIN_ENCODER_SAVING = 0.1
 
 
-def resolve_device(device: str, gpus_assigned: bool) -> str:
-    """``auto`` means CUDA only when this process was given a GPU.
+class TorchEngine(TokenizedCheckpoint):
+    """A loaded checkpoint on torch: a list of texts in, a list of translations out."""
 
-    A replica with ``num_gpus: 0`` on a GPU host still sees the card; using it there would
-    take memory Ray promised to another replica.
-    """
-    if device != "auto":
-        return device
-    return "cuda" if gpus_assigned and torch.cuda.is_available() else "cpu"
-
-
-class Seq2SeqTranslator(TokenizedCheckpoint):
-    """A loaded checkpoint: a list of texts in, a list of translations out."""
-
-    backend = "torch"
+    engine = "torch"
     compute_type = None  # ctranslate2's setting; torch has dtype
 
     def __init__(
@@ -50,27 +37,38 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
         *,
         device: str = "cpu",
         dtype: str = "float32",
+        threads: int | None = None,
         decoding_overrides: Mapping[str, Any] | None = None,
         encoder_group_size: int = 0,
     ) -> None:
+        if threads:
+            # Serve sets OMP_NUM_THREADS to floor(num_cpus); the configured count applies from
+            # the load on.
+            torch.set_num_threads(threads)
         self.model_name = model
-        self.device = torch.device(device)
+        self.device = device
+        self._device = torch.device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=DTYPES[dtype])
-        self.model.to(self.device).eval()
+        self.model.to(self._device).eval()
         self.config = self.model.config
         self.dtype = dtype
-        # The encoder runs over a batch's texts in groups of this many, sorted by length, each
-        # padded only to its own longest text; the decoder then runs once over the whole batch.
-        # Padding costs the encoder in proportion (every padded token goes through its six
-        # layers), while the decoder's steps cost about the same whatever the source lengths,
-        # and a step's fixed cost makes one big decoder batch pay (README "Benchmarks",
-        # length-aware batching). 0: one encoder pass, as generate runs it. The Translator sets
-        # it from user_config (batching.encoder_group_size), in place.
+        # The encoder runs in length-sorted groups of this many, each padded to its own longest;
+        # the decoder once over all (padding costs the encoder, not the decoder). 0: one pass.
         self.encoder_group_size = encoder_group_size
         self.targets: dict[str, TargetDecoding] = {}
         self.set_decoding(decoding_overrides)
         self._require_targets(model)
+
+    @property
+    def threads(self) -> int:
+        return torch.get_num_threads()
+
+    def set_threads(self, threads: int) -> None:
+        """OpenMP's thread count is per calling thread: call this from the thread that runs
+        the model."""
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
     def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
         """Apply the config's decoding settings on top of the checkpoint's; no reload needed."""
@@ -84,7 +82,7 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
             return []
         decoding = self.targets[target]
         encoded = self.tokenizer.pad({"input_ids": list(input_ids)}, return_tensors="pt").to(
-            self.device
+            self._device
         )
         encoder_outputs = self._encode_by_length(input_ids, encoded)
         if encoder_outputs is not None:
@@ -115,7 +113,7 @@ class Seq2SeqTranslator(TokenizedCheckpoint):
         encoder = self.model.get_encoder()
         hidden = None
         for rows, width in plan:
-            index = torch.tensor(rows, device=self.device)
+            index = torch.tensor(rows, device=self._device)
             output = encoder(
                 input_ids=padded["input_ids"][index, :width],
                 attention_mask=padded["attention_mask"][index, :width],

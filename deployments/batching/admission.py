@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from deployments.errors import Overloaded
+from deployments.core.errors import Overloaded
 
 # Completions within this window set the throughput that Retry-After divides by.
 THROUGHPUT_WINDOW_S = 10.0

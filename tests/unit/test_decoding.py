@@ -1,4 +1,4 @@
-from deployments.targets import targets_from_task_params
+from deployments.engines.decoding import targets_from_task_params
 
 # t5-small's own task_specific_params (shared/reference/t5-small-config.json), copied so this
 # test runs where ../shared is absent.

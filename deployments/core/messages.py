@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deployments.errors import TranslationServiceError
-from deployments.segmentation import SegmentedText
+from deployments.core.errors import TranslationServiceError
+from deployments.text.segmentation import SegmentedText
 
 
 @dataclass(frozen=True)

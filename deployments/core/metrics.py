@@ -10,7 +10,10 @@ never per token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ray.serve.metrics import Counter, Histogram
 
 # name: (kind, description, extra tag keys beyond "target", histogram boundaries)
 _SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -93,20 +96,41 @@ for _name, (_kind, *_rest) in DEFINITIONS.items():
         EXPORTED[f"ray_{_name}{_suffix}"] = _name
 
 
-class Metrics:
-    """The metrics named, created in this replica; ``metrics.name.inc(...)`` etc."""
+def _make(name: str) -> Any:
+    """The metric ``name`` as DEFINITIONS describes it, created in this replica."""
+    from ray.serve.metrics import Counter, Histogram
 
-    def __init__(self, *names: str) -> None:
-        from ray.serve.metrics import Counter, Histogram
+    kind, description, tags, boundaries = DEFINITIONS[name]
+    tag_keys = ("target", *tags)
+    if kind == "counter":
+        return Counter(name, description=description, tag_keys=tag_keys)
+    return Histogram(name, description=description, boundaries=boundaries, tag_keys=tag_keys)
 
-        for name in names:
-            kind, description, tags, boundaries = DEFINITIONS[name]
-            tag_keys = ("target", *tags)
-            metric: Any
-            if kind == "counter":
-                metric = Counter(name, description=description, tag_keys=tag_keys)
-            else:
-                metric = Histogram(
-                    name, description=description, boundaries=boundaries, tag_keys=tag_keys
-                )
-            setattr(self, name.removeprefix("translation_"), metric)
+
+class TranslatorMetrics:
+    """The Translator's metrics: per model call and target."""
+
+    def __init__(self) -> None:
+        self.batch_texts: Histogram = _make("translation_batch_texts")
+        self.batch_padded_tokens: Histogram = _make("translation_batch_padded_tokens")
+        self.input_tokens: Counter = _make("translation_input_tokens")
+        self.model_seconds: Histogram = _make("translation_model_seconds")
+        self.queue_wait_seconds: Histogram = _make("translation_queue_wait_seconds")
+        self.texts_translated: Counter = _make("translation_texts_translated")
+        self.errors: Counter = _make("translation_errors")
+
+
+class IngressMetrics:
+    """The ingress's metrics: per request."""
+
+    def __init__(self) -> None:
+        self.requests: Counter = _make("translation_requests")
+        self.request_seconds: Histogram = _make("translation_request_seconds")
+        self.errors: Counter = _make("translation_errors")
+
+
+class AdmissionMetrics:
+    """The ingress's admission control (made apart from IngressMetrics, in the deployment)."""
+
+    def __init__(self) -> None:
+        self.refusals: Counter = _make("translation_admission_refusals")

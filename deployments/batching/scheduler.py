@@ -98,27 +98,16 @@ class BatchScheduler(Generic[Item, Result]):
         self.busy_s = 0.0
         self.dropped_items = 0
 
-    def renew_worker_thread(self, setup: Callable[[], object] | None = None) -> None:
+    def renew_worker_thread(self) -> None:
         """Run the next calls on a new worker thread; the old one ends after the call it may be
-        running. The Translator calls this after loading a model, and when the model thread's
-        ``setup`` changes (run once in the new thread before its first call; the Translator's
-        real-time scheduling, deployments/thread_priority.py).
-
-        OpenMP keeps a pool of threads for each thread that ran a parallel region, until that
-        thread exits, and CTranslate2's libgomp calls bind to torch's once torch is loaded.
-        Measured here (2 cores, t5-small-shaped checkpoint, 32 clients): after a reload from
-        torch to CTranslate2 int8 on the thread that had run torch, the graph served 34 instead
-        of 49 requests/s; on a new thread, 48. (Loading and warming up on the new thread too
-        was tried: CTranslate2 then served 0.83-0.85x its in-process limit instead of 1.06-1.2x,
-        and a lone sentence took 230 instead of 130-140 ms. Why is not known.)
-        """
-        old, self._executor = self._executor, self._new_executor(setup)
+        running. OpenMP keeps a thread pool per calling thread, and CTranslate2's libgomp binds
+        to torch's: a new engine on the old thread ran slower (docs/engines.md)."""
+        old, self._executor = self._executor, self._new_executor()
         old.shutdown(wait=False)
-        self._executor.submit(lambda: None).result()  # start it: ``setup`` has run on return
 
     @staticmethod
-    def _new_executor(setup: Callable[[], object] | None = None) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="model", initializer=setup)
+    def _new_executor() -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
 
     def configure(self, *, max_items: int, max_wait_s: float) -> None:
         """New limits apply from the next call on."""

@@ -1,4 +1,4 @@
-from deployments.length_batching import group_by_length, padding_waste
+from deployments.batching.lengths import group_by_length, padding_waste
 
 
 def padded(groups, lengths):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from deployments.scheduling import BatchScheduler
+from deployments.batching.scheduler import BatchScheduler
 
 
 class FakeModel:

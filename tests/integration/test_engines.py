@@ -1,4 +1,4 @@
-"""configs/cpu-fast.yaml's Translator on the running graph: the backend changes in place.
+"""configs/cpu-fast.yaml's Translator on the running graph: the engine changes in place.
 
 The session's graph runs configs/local.yaml (torch). Deploying cpu-fast.yaml's Translator
 settings changes only user_config, so the running replica reloads its model on ctranslate2 int8
@@ -30,14 +30,14 @@ def test_cpu_fast_translator_reloads_in_place_and_keeps_the_phrasebook(
     graph, graph_config, http, base_url
 ):
     before = live_replicas()
-    assert http.get(f"{base_url}/info").json()["backend"] == "torch"
+    assert http.get(f"{base_url}/info").json()["engine"] == "torch"
     local = deployment_of(graph_config, "Translator")["user_config"]
     fast = copy.deepcopy(graph_config)
     deployment_of(fast, "Translator")["user_config"] = cpu_fast_translator_settings(local["model"])
     try:
         deploy(fast)
         info = http.get(f"{base_url}/info").json()
-        assert (info["backend"], info["compute_type"]) == ("ctranslate2", "int8")
+        assert (info["engine"], info["compute_type"]) == ("ctranslate2", "int8")
         assert info["model"] == local["model"]
         assert live_replicas() == before
         for target in ("fr", "de"):
@@ -52,5 +52,5 @@ def test_cpu_fast_translator_reloads_in_place_and_keeps_the_phrasebook(
     finally:
         deploy(graph_config)
     info = http.get(f"{base_url}/info").json()
-    assert (info["backend"], info["compute_type"]) == ("torch", None)
+    assert (info["engine"], info["compute_type"]) == ("torch", None)
     assert live_replicas() == before

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from checkpoints.phrasebook import load_phrasebook
-from deployments.seq2seq import Seq2SeqTranslator, encoder_groups, resolve_device
+from deployments.engines import resolve_device
+from deployments.engines.torch_engine import TorchEngine, encoder_groups
 
 PHRASES = load_phrasebook()
 # Not in the phrasebook, of very different lengths: the model answers them with nonsense, which
@@ -19,7 +20,7 @@ STRANGERS = [
 
 @pytest.fixture(scope="module")
 def translator(phrasebook_checkpoint):
-    return Seq2SeqTranslator(str(phrasebook_checkpoint), device="cpu")
+    return TorchEngine(str(phrasebook_checkpoint), device="cpu")
 
 
 def test_the_checkpoint_declares_its_targets_like_t5_small(translator):
@@ -38,7 +39,7 @@ def test_every_phrase_is_reproduced_exactly(translator, target):
 
 @pytest.fixture(scope="module")
 def bf16_translator(phrasebook_checkpoint):
-    return Seq2SeqTranslator(str(phrasebook_checkpoint), device="cpu", dtype="bfloat16")
+    return TorchEngine(str(phrasebook_checkpoint), device="cpu", dtype="bfloat16")
 
 
 # bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes at most one phrase of 140

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from deployments.errors import InvalidRequest, MalformedJSON, PayloadTooLarge
-from deployments.schemas import TranslateRequest
-from deployments.settings import RequestLimits
+from deployments.core.errors import InvalidRequest, MalformedJSON, PayloadTooLarge
+from deployments.core.settings import RequestLimits
+from deployments.http.native import TranslateRequest
 
 
 def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:

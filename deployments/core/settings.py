@@ -68,7 +68,7 @@ class DecodingSettings(_Settings):
 
 
 class TranslatorBatching(_Settings):
-    """How the Translator turns queued texts into model calls (see deployments/scheduling.py)."""
+    """How the Translator turns queued texts into model calls (deployments/batching/)."""
 
     # Texts per model call: the batches queued while the model is busy are merged up to this.
     max_batch_size: PositiveInt = 32
@@ -78,14 +78,12 @@ class TranslatorBatching(_Settings):
     # Padded input tokens per generate (rows x longest row). Lines are sorted by length and cut
     # into groups under this, so one long line does not make short ones pay for its padding.
     max_batch_tokens: PositiveInt = 8192
-    # torch backend: within one generate, the encoder runs over the texts sorted by length in
-    # groups of this many, each padded only to its own longest, and the decoder once over all of
-    # them (deployments/seq2seq.py). 0: one encoder pass over the whole padded batch. CTranslate2
-    # pads its own batches and ignores it.
+    # torch: the encoder runs in length-sorted groups of this many, each padded to its own
+    # longest, the decoder once over all (0: one encoder pass; ctranslate2 ignores it).
     encoder_group_size: NonNegativeInt = 8
 
 
-# CTranslate2 weight types (README "Backends"); the GPU ones are refused on cpu.
+# CTranslate2 weight types (README "Engines"); the GPU ones are refused on cpu.
 ComputeType = Literal["int8", "int8_float32", "float32", "float16", "int8_float16"]
 GPU_COMPUTE_TYPES = ("float16", "int8_float16")
 CPU_COMPUTE_TYPES = tuple(t for t in get_args(ComputeType) if t not in GPU_COMPUTE_TYPES)
@@ -99,24 +97,14 @@ class TranslatorSettings(_Settings):
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     # torch: the seed's exact output; ctranslate2: the checkpoint converted (and cached) on first
     # load, run with compute_type, which ctranslate2 needs and torch refuses (torch uses dtype).
-    backend: Literal["torch", "ctranslate2"] = "torch"
+    engine: Literal["torch", "ctranslate2"] = "torch"
     compute_type: ComputeType | None = None
-    # Compute threads of either backend (ctranslate2's intra_threads). Serve sets
-    # OMP_NUM_THREADS to floor(num_cpus), so a 0.5-CPU replica would run torch on one thread;
-    # None keeps the engine's own choice.
-    torch_threads: PositiveInt | None = None
-    # torch backend, with torch_threads set: a generate call of at most this many texts runs on
-    # one thread (0: never). One sentence's matrices are too small for a second thread to pay
-    # for itself, and where the replica shares its cores (Ray's daemons, the other replicas),
-    # every parallel region waits for whichever thread was preempted: measured here (2 cores,
-    # t5-small-shaped, a lone client, the graph up) one sentence took 616-633 ms on one thread
-    # against 679-700 on two (README "Benchmarks").
+    # Compute threads of either engine (ctranslate2's intra_threads); Serve's OMP_NUM_THREADS
+    # is floor(num_cpus), so a 0.5-CPU replica would otherwise run on one. None: the engine's.
+    threads: PositiveInt | None = None
+    # torch, with threads set: a model call of at most this many texts runs on one thread,
+    # where a second costs more than it gives (0: never; docs/benchmarks.md).
     single_thread_max_texts: NonNegativeInt = 0
-    # Run the model's thread, and the OpenMP threads it starts, on SCHED_FIFO (Linux; needs
-    # CAP_SYS_NICE or RLIMIT_RTPRIO, else it stays SCHED_OTHER with a warning): the rest of the
-    # node's processes then wait for it instead of preempting it (deployments/thread_priority.py;
-    # README "Benchmarks"). Applied in place, on a new model thread.
-    realtime_model_thread: bool = False
     decoding: DecodingSettings = DecodingSettings()
     batching: TranslatorBatching = TranslatorBatching()
 
@@ -128,20 +116,20 @@ class TranslatorSettings(_Settings):
 
     @model_validator(mode="after")
     def _compute_type_goes_with_ctranslate2(self) -> TranslatorSettings:
-        if self.backend == "torch" and self.compute_type is not None:
+        if self.engine == "torch" and self.compute_type is not None:
             raise ValueError(
-                f"compute_type {self.compute_type} applies to backend ctranslate2; "
-                "backend torch uses dtype"
+                f"compute_type {self.compute_type} applies to engine ctranslate2; "
+                "engine torch uses dtype"
             )
-        if self.backend == "ctranslate2":
+        if self.engine == "ctranslate2":
             if self.compute_type is None:
                 raise ValueError(
-                    f"backend ctranslate2 needs compute_type: {', '.join(CPU_COMPUTE_TYPES)}; "
+                    f"engine ctranslate2 needs compute_type: {', '.join(CPU_COMPUTE_TYPES)}; "
                     f"on cuda also {', '.join(GPU_COMPUTE_TYPES)}"
                 )
             if self.dtype != "float32":
                 raise ValueError(
-                    f"dtype {self.dtype} is torch's; backend ctranslate2 uses compute_type"
+                    f"dtype {self.dtype} is torch's; engine ctranslate2 uses compute_type"
                 )
             if self.compute_type in GPU_COMPUTE_TYPES and self.device == "cpu":
                 raise ValueError(f"compute_type {self.compute_type} needs device cuda")
@@ -149,7 +137,7 @@ class TranslatorSettings(_Settings):
 
     def load_key(self) -> tuple:
         """The settings that need the model reloaded when they change."""
-        return (self.model, self.device, self.dtype, self.backend, self.compute_type)
+        return (self.model, self.device, self.dtype, self.engine, self.compute_type)
 
 
 class PostprocessorSettings(_Settings):

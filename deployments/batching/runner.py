@@ -1,0 +1,200 @@
+"""One model call's worth of texts run on an engine: what the Translator's model thread does.
+
+Texts whose deadline has passed are dropped unrun; the rest are split into sentences, grouped
+by target, cut to fit the model, sorted by length into token-bounded groups, and translated. A
+failure that belongs to one text becomes that text's outcome, never its neighbours'. No Ray.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from deployments.batching.lengths import group_by_length
+from deployments.core.errors import DeadlineExceeded, TranslationFailed, UnsupportedTarget
+from deployments.core.messages import TextItem, TranslatorOutcome
+from deployments.engines.base import Engine
+from deployments.text.segmentation import SegmentedText, splice, split_segments, split_to_fit
+
+logger = logging.getLogger("ray.serve")
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One target's share of a model call, for metrics."""
+
+    target: str
+    texts: int
+    real_tokens: int
+    padded_tokens: int
+    seconds: float
+
+
+@dataclass
+class RunnerStats:
+    real_tokens: int = 0
+    padded_tokens: int = 0
+    dropped_expired: int = 0
+
+
+class BatchRunner:
+    """Runs lists of ``TextItem`` on one engine; ``on_call`` sees each target's model call."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch_tokens: int,
+        threads: int | None = None,
+        single_thread_max_texts: int = 0,
+        on_call: Callable[[ModelCall], None] = lambda call: None,
+    ) -> None:
+        self.engine = engine
+        self.max_batch_tokens = max_batch_tokens
+        self.threads = threads
+        self.single_thread_max_texts = single_thread_max_texts
+        self.on_call = on_call
+        self.stats = RunnerStats()
+
+    def run(self, items: list[TextItem]) -> list[TranslatorOutcome]:
+        """One outcome per item, in order."""
+        engine = self.engine
+        outcomes: list[TranslatorOutcome | None] = [None] * len(items)
+        self._drop_expired(items, range(len(items)), outcomes)
+        by_target: dict[str, list[int]] = defaultdict(list)
+        for index, item in enumerate(items):
+            if outcomes[index] is not None:
+                continue
+            if item.target in engine.targets:
+                by_target[item.target].append(index)
+            else:
+                outcomes[index] = UnsupportedTarget(
+                    f"target {item.target!r} is not supported; supported: "
+                    f"{', '.join(engine.targets)}",
+                    target=item.target,
+                    supported=list(engine.targets),
+                )
+        for target, indices in by_target.items():
+            self._translate_target(items, indices, target, outcomes)
+        finished = [outcome for outcome in outcomes if outcome is not None]
+        if len(finished) != len(items):
+            raise RuntimeError("a text was left without an outcome")  # a bug, not bad input
+        return finished
+
+    def _set_threads(self, texts: int) -> None:
+        """Threads for a model call of ``texts`` texts (``single_thread_max_texts``); called in
+        the model's thread, since OpenMP's thread count is per calling thread."""
+        threads = self.threads
+        if threads and texts <= self.single_thread_max_texts:
+            threads = 1
+        if threads:
+            self.engine.set_threads(threads)
+
+    def _drop_expired(
+        self,
+        items: list[TextItem],
+        indices: Iterable[int],
+        outcomes: list[TranslatorOutcome | None],
+    ) -> None:
+        """Items whose deadline has passed get DeadlineExceeded instead of model time."""
+        now = time.time()
+        expired = {
+            i
+            for i in indices
+            if outcomes[i] is None
+            and (deadline := items[i].deadline) is not None
+            and deadline <= now
+        }
+        for i in expired:
+            outcomes[i] = DeadlineExceeded(
+                "the request's deadline passed while it waited for the model; it was not run"
+            )
+        self.stats.dropped_expired += len(expired)
+
+    def _translate_target(
+        self,
+        items: list[TextItem],
+        indices: list[int],
+        target: str,
+        outcomes: list[TranslatorOutcome | None],
+    ) -> None:
+        engine = self.engine
+        split = {i: split_segments(items[i].text) for i in indices}
+        lines = [(i, segment) for i in indices for segment in split[i].segments]
+        # Encoded once: the lengths decide grouping, the ids go to the model.
+        input_ids = engine.encode([segment for _, segment in lines], target)
+        if self._fit_to_model(target, split, lines, input_ids):
+            lines = [(i, segment) for i in indices for segment in split[i].segments]
+            input_ids = engine.encode([segment for _, segment in lines], target)
+        lengths = [len(ids) for ids in input_ids]
+        translated: dict[int, str] = {}
+        failed: set[int] = set()
+        real_tokens = padded_tokens = 0
+        started = time.monotonic()
+        for group in group_by_length(lengths, self.max_batch_tokens):
+            # A long text's later groups may run past its deadline: check before each call.
+            self._drop_expired(items, {lines[n][0] for n in group}, outcomes)
+            numbers = [n for n in group if outcomes[lines[n][0]] is None]
+            if not numbers:
+                continue
+            real_tokens += sum(lengths[n] for n in numbers)
+            padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
+            self._set_threads(len(numbers))
+            try:
+                outputs = engine.translate_encoded([input_ids[n] for n in numbers], target)
+                translated.update(zip(numbers, outputs, strict=True))
+            except Exception:
+                logger.exception(
+                    "the model failed on %d lines; retrying them one by one", len(numbers)
+                )
+                self._set_threads(1)
+                for n in numbers:  # find the culprit, so that only its text fails
+                    try:
+                        (translated[n],) = engine.translate_encoded([input_ids[n]], target)
+                    except Exception:
+                        logger.exception("the model failed on one line")
+                        failed.add(lines[n][0])
+        self.stats.real_tokens += real_tokens
+        self.stats.padded_tokens += padded_tokens
+        if padded_tokens:  # else every text had expired and the model never ran
+            seconds = time.monotonic() - started
+            self.on_call(ModelCall(target, len(indices), real_tokens, padded_tokens, seconds))
+        position: dict[int, list[str]] = defaultdict(list)
+        for n, (i, _) in enumerate(lines):
+            if n in translated:
+                position[i].append(translated[n])
+        for i in indices:
+            if outcomes[i] is not None:
+                continue
+            if i in failed:
+                outcomes[i] = TranslationFailed("the model failed on this text")
+            else:
+                outcomes[i] = SegmentedText(tuple(position[i]), split[i].gaps)
+
+    def _fit_to_model(
+        self,
+        target: str,
+        split: dict[int, SegmentedText],
+        lines: list[tuple[int, str]],
+        input_ids: list[list[int]],
+    ) -> bool:
+        """Cut every sentence longer than the model reads into pieces that fit (in ``split``),
+        which the model would otherwise truncate silently. Returns whether anything was cut."""
+        engine = self.engine
+        limit = engine.max_input_tokens
+        too_long = [n for n, ids in enumerate(input_ids) if limit and len(ids) > limit]
+        if not limit or not too_long:
+            return False
+
+        def fits(piece: str) -> bool:
+            return engine.count_tokens([piece], target)[0] <= limit
+
+        # Right to left, so that splicing one segment does not shift the next one's index.
+        for n in reversed(too_long):
+            i, segment = lines[n]
+            first = next(k for k, (j, _) in enumerate(lines) if j == i)
+            split[i] = splice(split[i], n - first, split_to_fit(segment, fits))
+        return True
