@@ -42,6 +42,7 @@ test-unit: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # configs/kuberay/rayservice-{cpu,gpu}.yaml from configs/{cpu,gpu}.yaml (a test fails on drift).
 kuberay: $(BIN)/.installed

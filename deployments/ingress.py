@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -23,7 +23,7 @@ from ray import serve
 from ray.exceptions import RayActorError
 from ray.serve.context import _get_serve_request_context
 from ray.serve.exceptions import BackPressureError
-from ray.serve.handle import DeploymentHandle, DeploymentResponse
+from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
 
 from deployments.batching.admission import AdmissionControl
 from deployments.core.errors import (
@@ -83,7 +83,17 @@ class _CallersGone(Exception):
     """Every caller of a batch stopped waiting, so its downstream call was cancelled."""
 
 
-async def _unless_all_gone(response: DeploymentResponse, pending: list[_Pending]):
+# What a handle call gives back; the graph's calls never stream.
+_Sent = DeploymentResponse | DeploymentResponseGenerator
+
+
+def _one_result(sent: _Sent) -> DeploymentResponse:
+    if not isinstance(sent, DeploymentResponse):
+        raise TypeError("a streaming response where one result was expected")
+    return sent
+
+
+async def _unless_all_gone(response: DeploymentResponse, pending: list[_Pending]) -> Any:
     """The response's result, unless every caller goes first: then cancel it (the Translator
     drops a cancelled batch before the model runs it) and raise _CallersGone."""
     result = asyncio.ensure_future(response)
@@ -129,8 +139,9 @@ class TranslationIngress:
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         self._settings = IngressSettings.model_validate(user_config)
         self._admission.max_pending = self._settings.max_pending_texts
-        self._translate_batch.set_max_batch_size(self._settings.max_batch_size)
-        self._translate_batch.set_batch_wait_timeout_s(self._settings.batch_wait_timeout_s)
+        batcher: Any = self._translate_batch  # @serve.batch's wrapper, typed as the method
+        batcher.set_max_batch_size(self._settings.max_batch_size)
+        batcher.set_batch_wait_timeout_s(self._settings.batch_wait_timeout_s)
 
     # The Python API: serve.get_app_handle("translation").translate.remote(text, target="fr").
     async def translate(
@@ -191,7 +202,8 @@ class TranslationIngress:
             {"text": text, "target": target}, self._settings.limits
         )
         timeout = self._timeout(x_request_timeout)
-        return await self._translate(translate_request, timeout, trace_of(request.scope))
+        translation = await self._translate(translate_request, timeout, trace_of(request.scope))
+        return cast(str, translation)  # one text in, one out
 
     @api.get(
         "/languages",
@@ -307,13 +319,14 @@ class TranslationIngress:
         timing = critical_timing(t for _, t in outcomes)
         if timing is not None:
             trace.queue_s, trace.model_s = timing
-        results = [outcome for outcome, _ in outcomes]
-        for index, outcome in enumerate(results):
+        results: list[str] = []
+        for index, (outcome, _) in enumerate(outcomes):
             if isinstance(outcome, TranslationServiceError):
                 if isinstance(request.text, str):
                     raise outcome
                 # A copy: one error object may stand for every text of a batch.
                 raise type(outcome)(outcome.message, **{"index": index, **outcome.details})
+            results.append(outcome)
         if request.target not in self._known_targets:  # it worked, so it is a real target
             self._known_targets.add(request.target)
             trace.target = request.target
@@ -368,11 +381,11 @@ class TranslationIngress:
             outcome = TranslationFailed("internal error; it has been logged")
         return [outcome] * len(items)
 
-    async def _call(self, send: Callable[[], DeploymentResponse], pending: list[_Pending]):
+    async def _call(self, send: Callable[[], _Sent], pending: list[_Pending]) -> Any:
         """One downstream call, retried once if its replica dies (translation is idempotent);
         cancelled if every caller of the batch stops waiting."""
         try:
-            return await _unless_all_gone(send(), pending)
+            return await _unless_all_gone(_one_result(send()), pending)
         except RayActorError as died:
             logger.warning("a replica died under %d texts (%s); retrying once", len(pending), died)
-            return await _unless_all_gone(send(), pending)
+            return await _unless_all_gone(_one_result(send()), pending)

@@ -4,8 +4,10 @@
 ``serve run configs/local.yaml`` runs it as configured. Sizing lives in configs/*.yaml.
 """
 
+from typing import cast
+
 from pydantic import BaseModel
-from ray.serve import Application
+from ray.serve import Application, Deployment
 
 from deployments.core.settings import IngressSettings, PostprocessorSettings, TranslatorSettings
 from deployments.ingress import TranslationIngress
@@ -18,11 +20,15 @@ APP_NAME = "translation"
 def build_app() -> Application:
     # Every deployment gets a user_config, so reconfigure() always runs: without a config file
     # the defaults apply, with one the file's values replace them.
-    translator = Translator.options(user_config=_defaults(TranslatorSettings)).bind()
-    postprocessor = Postprocessor.options(user_config=_defaults(PostprocessorSettings)).bind()
-    return TranslationIngress.options(user_config=_defaults(IngressSettings)).bind(
-        translator, postprocessor
-    )
+    translator = _deployment(Translator).options(user_config=_defaults(TranslatorSettings))
+    postprocessor = _deployment(Postprocessor).options(user_config=_defaults(PostprocessorSettings))
+    ingress = _deployment(TranslationIngress).options(user_config=_defaults(IngressSettings))
+    return ingress.bind(translator.bind(), postprocessor.bind())
+
+
+def _deployment(decorated: object) -> Deployment:
+    """``@serve.deployment`` made the class a Deployment; type checkers still see the class."""
+    return cast(Deployment, decorated)
 
 
 def _defaults(settings: type[BaseModel]) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 import ray
 import yaml
 from ray import serve
+from ray.serve._private.client import ServeControllerClient
 from ray.serve.context import _get_global_client
 from ray.serve.schema import (
     ApplicationStatus,
@@ -63,7 +64,7 @@ def deploy(config: dict, wait_for: tuple[str, ...] = (APP_NAME,), timeout_s: flo
 
     Serve must already be started in this process (``serve.start``).
     """
-    _get_global_client().deploy_apps(ServeDeploySchema.model_validate(copy.deepcopy(config)))
+    _client().deploy_apps(ServeDeploySchema.model_validate(copy.deepcopy(config)))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         applications = serve.status().applications
@@ -76,11 +77,18 @@ def deploy(config: dict, wait_for: tuple[str, ...] = (APP_NAME,), timeout_s: flo
     raise TimeoutError(f"{wait_for} not RUNNING after {timeout_s} s: {serve.status()}")
 
 
+def _client() -> ServeControllerClient:
+    client = _get_global_client()
+    if client is None:
+        raise RuntimeError("Serve is not started in this process (serve.start)")
+    return client
+
+
 def replicas(app: str = APP_NAME) -> dict[str, list[ReplicaDetails]]:
     """Each deployment's live replicas (id, node, actor, start time), as ``serve status -v``.
 
     Read from the Serve controller, so it needs no dashboard.
     """
-    details = ServeInstanceDetails(**_get_global_client().get_serve_details())
+    details = ServeInstanceDetails(**_client().get_serve_details())
     deployments = details.applications[app].deployments
     return {name: list(deployment.replicas) for name, deployment in deployments.items()}

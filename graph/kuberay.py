@@ -25,7 +25,7 @@ CONFIGS = ROOT / "configs"
 OUTPUT = CONFIGS / "kuberay"
 
 RAY_VERSION = "2.60.0"  # pyproject.toml pins ray[serve]==2.60.0; the image's Ray must match
-# Built from the repository's Dockerfile (README, "On Kubernetes"); push it where the cluster
+# Built from the repository's Dockerfile (docs/operations.md); push it where the cluster
 # pulls from and change this, or rewrite it with kustomize's `images:`.
 IMAGE = "serve-translation:0.1.0"
 # Only the GPU worker group offers this, and the GPU config's Translator asks for it.
@@ -158,7 +158,7 @@ def _gpu_cluster() -> dict[str, Any]:
 def _pod(
     container: str, image: str, *, cpu: str, memory: str, head: bool = False, gpu: bool = False
 ) -> dict[str, Any]:
-    limits = {"cpu": cpu, "memory": memory}
+    limits: dict[str, str | int] = {"cpu": cpu, "memory": memory}
     if gpu:
         limits["nvidia.com/gpu"] = 1
     # Serve's HTTP entry (HAProxy, graph/cluster.py) runs on every node (proxy_location:

@@ -61,7 +61,8 @@ class AdmissionControl:
         if not self._completions:
             return None
         # Over the whole window, or since traffic began if that is more recent.
-        span = max(now - max(now - THROUGHPUT_WINDOW_S, self._first_admitted), 1.0)
+        first = now if self._first_admitted is None else self._first_admitted
+        span = max(now - max(now - THROUGHPUT_WINDOW_S, first), 1.0)
         return sum(count for _, count in self._completions) / span
 
     def retry_after_s(self) -> int:

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from ray.serve.metrics import Counter, Histogram
 
 # name: (kind, description, extra tag keys beyond "target", histogram boundaries)
-_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-_TOKENS = [16, 64, 256, 1024, 2048, 4096, 8192, 16384, 32768]
+_SECONDS: list[float] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+_SIZES: list[float] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+_TOKENS: list[float] = [16, 64, 256, 1024, 2048, 4096, 8192, 16384, 32768]
 
 DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...], list[float] | None]] = {
     # Translator, per model call and target
@@ -101,10 +101,10 @@ def _make(name: str) -> Any:
     from ray.serve.metrics import Counter, Histogram
 
     kind, description, tags, boundaries = DEFINITIONS[name]
-    tag_keys = ("target", *tags)
+    tag_keys: Any = ("target", *tags)  # Ray annotates tag_keys as a one-element tuple
     if kind == "counter":
         return Counter(name, description=description, tag_keys=tag_keys)
-    return Histogram(name, description=description, boundaries=boundaries, tag_keys=tag_keys)
+    return Histogram(name, description=description, boundaries=boundaries or [], tag_keys=tag_keys)
 
 
 class TranslatorMetrics:

@@ -30,7 +30,7 @@ def new_request_id() -> str:
 
 def request_id_or_new(value: str | None) -> tuple[str, bool]:
     """The id to log this request under, and whether it replaced the caller's (unusable) one."""
-    if usable_request_id(value):
+    if value is not None and usable_request_id(value):
         return value, False
     return new_request_id(), value is not None
 

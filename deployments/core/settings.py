@@ -83,7 +83,7 @@ class TranslatorBatching(_Settings):
     encoder_group_size: NonNegativeInt = 8
 
 
-# CTranslate2 weight types (README "Engines"); the GPU ones are refused on cpu.
+# CTranslate2 weight types (docs/engines.md); the GPU ones are refused on cpu.
 ComputeType = Literal["int8", "int8_float32", "float32", "float16", "int8_float16"]
 GPU_COMPUTE_TYPES = ("float16", "int8_float16")
 CPU_COMPUTE_TYPES = tuple(t for t in get_args(ComputeType) if t not in GPU_COMPUTE_TYPES)

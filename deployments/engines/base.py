@@ -18,11 +18,19 @@ class Engine(Protocol):
     engine: str  # "torch" or "ctranslate2"
     model_name: str
     device: str
-    dtype: str | None  # torch's weight type; None on ctranslate2
-    compute_type: str | None  # ctranslate2's weight type; None on torch
     targets: dict[str, TargetDecoding]
     # Length-sorted encoder groups (torch only; see torch_engine.py); set in place.
     encoder_group_size: int
+
+    @property
+    def dtype(self) -> str | None:
+        """torch's weight type; None on ctranslate2."""
+        ...
+
+    @property
+    def compute_type(self) -> str | None:
+        """ctranslate2's weight type; None on torch."""
+        ...
 
     @property
     def max_input_tokens(self) -> int | None: ...

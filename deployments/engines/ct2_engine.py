@@ -91,7 +91,10 @@ def checkpoint_identity(model: str) -> dict[str, Any]:
     if not folder.is_dir():
         from transformers.utils import cached_file
 
-        folder = Path(cached_file(model, "config.json")).parent
+        config_file = cached_file(model, "config.json")
+        if config_file is None:
+            raise FileNotFoundError(f"{model!r}: no config.json locally or on the hub")
+        folder = Path(config_file).parent
     folder = folder.resolve()
     files = {
         entry.name: [entry.stat().st_size, entry.stat().st_mtime_ns]
@@ -219,8 +222,8 @@ class CTranslate2Engine(TokenizedCheckpoint):
     ) -> None:
         self.model_name = model
         self.device = device
-        self.dtype = None  # torch's setting; ctranslate2 has compute_type
-        self.compute_type = compute_type
+        self.dtype: str | None = None  # torch's setting; ctranslate2 has compute_type
+        self.compute_type: str | None = compute_type
         self._threads = threads or 0
         self.path = convert(model, compute_type, cache_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(model)

@@ -29,7 +29,7 @@ class TorchEngine(TokenizedCheckpoint):
     """A loaded checkpoint on torch: a list of texts in, a list of translations out."""
 
     engine = "torch"
-    compute_type = None  # ctranslate2's setting; torch has dtype
+    compute_type: str | None = None  # ctranslate2's setting; torch has dtype
 
     def __init__(
         self,
@@ -52,7 +52,7 @@ class TorchEngine(TokenizedCheckpoint):
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model, dtype=DTYPES[dtype])
         self.model.to(self._device).eval()
         self.config = self.model.config
-        self.dtype = dtype
+        self.dtype: str | None = dtype
         # The encoder runs in length-sorted groups of this many, each padded to its own longest;
         # the decoder once over all (padding costs the encoder, not the decoder). 0: one pass.
         self.encoder_group_size = encoder_group_size

@@ -94,7 +94,7 @@ async def read_payload(request: Request) -> tuple[Any, bool]:
     if libretranslate.is_json(content_type):
         return libretranslate.parse_json(await request.body()), False
     raise InvalidRequest(
-        f"body: content-type {content_type[:60]!r} is not supported; send JSON "
+        f"body: content-type {(content_type or '')[:60]!r} is not supported; send JSON "
         f"(application/json) or a LibreTranslate form ({libretranslate.FORM_CONTENT_TYPE})"
     )
 

@@ -79,7 +79,7 @@ class LibreTranslateRequest(BaseModel):
     q: str | list[str] = Field(description="Text(s) to translate.")
     source: str = Field(description='"en" (the only source), or "auto".')
     target: str = Field(description="Target language code; GET /languages lists them.")
-    format: str = Field("text", description='"text"; "html" is refused (400), see the README.')
+    format: str = Field("text", description='"text"; "html" is refused (400).')
     api_key: str | None = Field(
         None, description="An API key, when the service has keys (or the bearer header)."
     )

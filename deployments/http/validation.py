@@ -7,6 +7,7 @@ caller gets exactly the checks an HTTP client gets.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,7 +17,9 @@ from deployments.core.settings import RequestLimits
 from deployments.http.native import TranslateRequest
 
 
-def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+def describe_validation_errors(
+    errors: Sequence[Mapping[str, Any]],
+) -> tuple[str, list[dict[str, Any]]]:
     """A one-line message and a JSON-safe list from pydantic's (or FastAPI's) error dicts."""
     if any(error.get("type") == "json_invalid" for error in errors):
         raise MalformedJSON("the request body is not valid JSON")
