@@ -1,20 +1,17 @@
 """The ingress deployment: admits, validates and batches texts for the Translator.
 
 It holds no model, only two handles. Every text of every request goes through one
-``@serve.batch`` helper, which sends the whole batch to the Translator in one call and the
-Translator's answer on to the postprocessor. Around that: API keys, a bound on the texts in
-flight (503 + Retry-After past it), a deadline per request (504 when it passes; the Translator
-drops expired texts unrun), one retry when a replica dies under a batch (translation is
-idempotent), and a JSON error body for every failure. ``POST /translate`` also speaks
-LibreTranslate's API (deployments/http/libretranslate.py). The HTTP layer around the routes (error
-handlers, API keys, request ids, timing headers, request metrics) is deployments/http/app.py.
+``@serve.batch`` helper, which awaits the Translator's answer for the whole batch and sends the
+texts and their translations on to the postprocessor. Around that: a bound on the texts in
+flight (deployments/batching/admission.py), a deadline per request, one retry when a replica
+dies under a batch (translation is idempotent; deployments/batching/pending.py). The HTTP layer
+(error bodies, API keys, request ids, timing headers) is deployments/http/.
 """
 
 import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from fastapi import Request
@@ -22,15 +19,14 @@ from fastapi.responses import JSONResponse
 from ray import serve
 from ray.exceptions import RayActorError
 from ray.serve.context import _get_serve_request_context
-from ray.serve.exceptions import BackPressureError
-from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
+from ray.serve.handle import DeploymentHandle
 
 from deployments.batching.admission import AdmissionControl
+from deployments.batching.pending import Pending, Sent, batch_failure, one_result, unless_all_gone
 from deployments.core.errors import (
     DeadlineExceeded,
     Overloaded,
     ServiceNotReady,
-    TemporarilyUnavailable,
     TranslationFailed,
     TranslationServiceError,
 )
@@ -68,50 +64,6 @@ def _node_metrics_port() -> int | None:
     except Exception:  # not in a cluster (unit tests), or the GCS is slow to answer
         logger.warning("could not learn this node's metrics port", exc_info=True)
     return None
-
-
-@dataclass(eq=False)
-class _Pending:
-    """One text on its way through the batch helper; ``gone`` is set when its caller stops
-    waiting (deadline, disconnect). Lives only in this process: the Translator gets ``item``."""
-
-    item: TextItem
-    gone: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class _CallersGone(Exception):
-    """Every caller of a batch stopped waiting, so its downstream call was cancelled."""
-
-
-# What a handle call gives back; the graph's calls never stream.
-_Sent = DeploymentResponse | DeploymentResponseGenerator
-
-
-def _one_result(sent: _Sent) -> DeploymentResponse:
-    if not isinstance(sent, DeploymentResponse):
-        raise TypeError("a streaming response where one result was expected")
-    return sent
-
-
-async def _unless_all_gone(response: DeploymentResponse, pending: list[_Pending]) -> Any:
-    """The response's result, unless every caller goes first: then cancel it (the Translator
-    drops a cancelled batch before the model runs it) and raise _CallersGone."""
-    result = asyncio.ensure_future(response)
-    all_gone = asyncio.ensure_future(_all_gone(pending))
-    try:
-        await asyncio.wait({result, all_gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        all_gone.cancel()
-    if result.done():
-        return result.result()
-    response.cancel()
-    result.cancel()
-    raise _CallersGone
-
-
-async def _all_gone(pending: list[_Pending]) -> None:
-    for p in pending:
-        await p.gone.wait()
 
 
 # Serve pickles the class when the decorator runs, with the module globals defined so far:
@@ -297,7 +249,7 @@ class TranslationIngress:
         deadline = time.time() + timeout_s
         item_of = TextItem  # one attribute lookup, not one per text
         pending = [
-            _Pending(item_of(text, request.target, deadline, trace.request_id)) for text in texts
+            Pending(item_of(text, request.target, deadline, trace.request_id)) for text in texts
         ]
         completed = False
         try:
@@ -336,7 +288,7 @@ class TranslationIngress:
     # one model call at a time; max_concurrent_batches cannot change at run time.
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0, max_concurrent_batches=64)
     async def _translate_batch(
-        self, pending: list[_Pending]
+        self, pending: list[Pending]
     ) -> list[tuple[FinalOutcome, tuple[float, float] | None]]:
         """Translator, then postprocessor; every failure comes back as one outcome per text.
         Each outcome comes with the (queue, model) seconds of the model call that ran it."""
@@ -361,31 +313,16 @@ class TranslationIngress:
 
     def _batch_failed(self, error: Exception, items: list[TextItem]) -> list[FinalOutcome]:
         """The outcome each text of a batch gets when the batch as a whole failed."""
-        outcome: TranslationServiceError
-        if isinstance(error, _CallersGone):
-            outcome = DeadlineExceeded("the caller stopped waiting")
-        elif isinstance(error, BackPressureError):
-            retry_after = self._admission.retry_after_s()
-            outcome = Overloaded(
-                f"the Translator's queue is full; retry in {retry_after} s",
-                retry_after_s=retry_after,
-            )
-        elif isinstance(error, RayActorError):
-            outcome = TemporarilyUnavailable(
-                "a replica died while translating this request, and again on the retry; "
-                "retry shortly",
-                retry_after_s=self._admission.retry_after_s(),
-            )
-        else:
+        outcome = batch_failure(error, self._admission.retry_after_s)
+        if isinstance(outcome, TranslationFailed):
             logger.error("a batch of %d texts failed", len(items), exc_info=error)
-            outcome = TranslationFailed("internal error; it has been logged")
         return [outcome] * len(items)
 
-    async def _call(self, send: Callable[[], _Sent], pending: list[_Pending]) -> Any:
+    async def _call(self, send: Callable[[], Sent], pending: list[Pending]) -> Any:
         """One downstream call, retried once if its replica dies (translation is idempotent);
         cancelled if every caller of the batch stops waiting."""
         try:
-            return await _unless_all_gone(_one_result(send()), pending)
+            return await unless_all_gone(one_result(send()), pending)
         except RayActorError as died:
             logger.warning("a replica died under %d texts (%s); retrying once", len(pending), died)
-            return await _unless_all_gone(_one_result(send()), pending)
+            return await unless_all_gone(one_result(send()), pending)
