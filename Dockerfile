@@ -24,4 +24,4 @@ RUN pip install --no-cache-dir .
 
 # t5-small comes from the Hugging Face hub at first start (the pods need egress). Without it,
 # copy a local t5-small into the image or mount it, and set `model:` to that folder in
-# configs/cpu.yaml / gpu.yaml before `make kuberay` (README, "On Kubernetes").
+# configs/cpu.yaml / gpu.yaml before `make kuberay` (docs/operations.md).

@@ -6,7 +6,7 @@ changes it, so everything here applies without a restart (a new ``model`` reload
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
@@ -89,6 +89,14 @@ GPU_COMPUTE_TYPES = ("float16", "int8_float16")
 CPU_COMPUTE_TYPES = tuple(t for t in get_args(ComputeType) if t not in GPU_COMPUTE_TYPES)
 
 
+# Keys older configs used: refused with what to write instead, not just "extra field".
+RETIRED_KEYS = {
+    "backend": "renamed to engine",
+    "torch_threads": "renamed to threads",
+    "realtime_model_thread": "removed: the model thread runs under the normal scheduler",
+}
+
+
 class TranslatorSettings(_Settings):
     """Which checkpoint, where it runs, and how it decodes."""
 
@@ -107,6 +115,15 @@ class TranslatorSettings(_Settings):
     single_thread_max_texts: NonNegativeInt = 0
     decoding: DecodingSettings = DecodingSettings()
     batching: TranslatorBatching = TranslatorBatching()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            retired = [f"{key} ({RETIRED_KEYS[key]})" for key in RETIRED_KEYS if key in data]
+            if retired:
+                raise ValueError(f"retired setting(s): {', '.join(retired)}")
+        return data
 
     @model_validator(mode="after")
     def _half_precision_needs_cuda(self) -> TranslatorSettings:

@@ -118,7 +118,7 @@ def test_a_decoding_setting_it_cannot_apply_is_refused():
         ct2.decoding_options({}, {"do_sample": True})
 
 
-def test_the_factory_picks_the_backend(phrasebook_checkpoint, cache_dir, monkeypatch):
+def test_load_engine_picks_the_engine(phrasebook_checkpoint, cache_dir, monkeypatch):
     monkeypatch.setenv(ct2.CACHE_ENV, cache_dir)
     settings = TranslatorSettings(
         model=str(phrasebook_checkpoint),

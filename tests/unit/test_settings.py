@@ -59,7 +59,7 @@ def test_only_model_device_and_dtype_need_a_reload():
     assert base.load_key() != TranslatorSettings(model="b", device="cpu").load_key()
 
 
-def test_the_default_backend_is_torch_as_the_seed():
+def test_the_default_engine_is_torch_as_the_seed():
     settings = TranslatorSettings()
     assert (settings.engine, settings.compute_type) == ("torch", None)
 
@@ -82,7 +82,7 @@ def test_ctranslate2_takes_the_cpu_compute_types(compute_type):
         ({"engine": "ctranslate2", "compute_type": "int8_float16", "device": "cpu"}, "cuda"),
     ],
 )
-def test_bad_backend_settings_refuse_to_deploy(bad, message):
+def test_bad_engine_settings_refuse_to_deploy(bad, message):
     with pytest.raises(ValidationError, match=message):
         TranslatorSettings.model_validate(bad)
 
@@ -92,9 +92,22 @@ def test_gpu_compute_types_are_valid_on_cuda():
     assert settings.compute_type == "float16"
 
 
-def test_a_backend_or_compute_type_change_reloads_the_model():
+def test_an_engine_or_compute_type_change_reloads_the_model():
     torch_fp32 = TranslatorSettings(model="a", device="cpu")
     int8 = TranslatorSettings(model="a", device="cpu", engine="ctranslate2", compute_type="int8")
     float32 = int8.model_copy(update={"compute_type": "float32"})
     bf16 = TranslatorSettings(model="a", device="cpu", dtype="bfloat16")
     assert len({s.load_key() for s in (torch_fp32, int8, float32, bf16)}) == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "hint"),
+    [
+        ("backend", "ctranslate2", "renamed to engine"),
+        ("torch_threads", 2, "renamed to threads"),
+        ("realtime_model_thread", True, "removed"),
+    ],
+)
+def test_a_retired_key_is_refused_with_what_to_write_instead(key, value, hint):
+    with pytest.raises(ValidationError, match=hint):
+        TranslatorSettings.model_validate({"model": "m", key: value})
