@@ -153,8 +153,10 @@ class TranslatorSettings(_Settings):
         return self
 
     def load_key(self) -> tuple:
-        """The settings that need the model reloaded when they change."""
-        return (self.model, self.device, self.dtype, self.engine, self.compute_type)
+        """The settings that need the model reloaded when they change (ctranslate2 fixes its
+        threads at load)."""
+        threads = self.threads if self.engine == "ctranslate2" else None
+        return (self.model, self.device, self.dtype, self.engine, self.compute_type, threads)
 
 
 class PostprocessorSettings(_Settings):

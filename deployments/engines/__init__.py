@@ -27,6 +27,8 @@ def resolve_device(device: str, gpus_assigned: bool) -> str:
 
 def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = True) -> Engine:
     """Load ``settings.model`` on ``device`` (already resolved from ``auto``) on its engine."""
+    if device == "cpu" and settings.dtype == "float16":
+        raise ValueError("dtype float16 needs a GPU; device is cpu")
     overrides = settings.decoding.overrides()
     engine: Engine
     if settings.engine == "ctranslate2":

@@ -265,3 +265,9 @@ def test_a_t5_v1_1_style_checkpoint_converts_with_the_right_output_scale(checkpo
     expected = torch.log_softmax(logits[0], -1).gather(1, torch.tensor(target).T).squeeze(1)
     assert min(expected.tolist()) < -1
     assert scored.log_probs == pytest.approx(expected.tolist(), abs=1e-3)
+
+
+def test_float16_on_a_replica_that_resolved_to_cpu_is_refused(phrasebook_checkpoint):
+    settings = TranslatorSettings(model=str(phrasebook_checkpoint), dtype="float16")
+    with pytest.raises(ValueError, match="float16 needs a GPU"):
+        load_engine(settings, "cpu")

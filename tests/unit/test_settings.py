@@ -111,3 +111,12 @@ def test_an_engine_or_compute_type_change_reloads_the_model():
 def test_a_retired_key_is_refused_with_what_to_write_instead(key, value, hint):
     with pytest.raises(ValidationError, match=hint):
         TranslatorSettings.model_validate({"model": "m", key: value})
+
+
+def test_ctranslate2_reloads_for_new_threads_torch_does_not():
+    # CTranslate2 fixes intra_threads when it loads the model; torch sets them per call.
+    ct2 = {"model": "a", "device": "cpu", "engine": "ctranslate2", "compute_type": "int8"}
+    assert (
+        TranslatorSettings(**ct2, threads=1).load_key()
+        != TranslatorSettings(**ct2, threads=2).load_key()
+    )

@@ -43,7 +43,7 @@ def bf16_translator(phrasebook_checkpoint):
 
 
 # bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes at most one phrase of 140
-# (measured; README "Backends"). Which kernels run decides whether it does: with AVX-512 bf16 the
+# (measured; docs/engines.md). Which kernels run decides whether it does: with AVX-512 bf16 the
 # phrase below comes out as given here, on an AVX2-only CPU (CI, 2026-12-02) as in fp32. Any
 # other difference fails the test.
 BF16_MAY_CHANGE = {"I am a vegetarian.": "Je suis végégétarien."}
