@@ -57,6 +57,9 @@ BENCH_CHECKPOINT := build/bench-t5-small
 bench-model: $(BIN)/.installed
 	$(BIN)/python -m checkpoints.build_bench_model $(BENCH_CHECKPOINT)
 
-# One run: in-process limit, the tutorial's app, the graph; results in benchmarks/results/.
+# The graph on each engine against the same model alone and the tutorial's app (docs/benchmarks.md);
+# results in benchmarks/results/latest-cpu.{json,md,png}, each naming this command. BENCH_ARGS:
+# --quick (every step, a few requests each), --rounds N, --device cuda (configs/gpu.yaml).
 bench: bench-model
-	$(BIN)/python -m benchmarks.run $(BENCH_CHECKPOINT) $(BENCH_ARGS)
+	BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' \
+		$(BIN)/python -m benchmarks.run $(BENCH_CHECKPOINT) $(BENCH_ARGS)

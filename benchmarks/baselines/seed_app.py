@@ -36,5 +36,7 @@ class Translator:
         return self.tokenizer.decode(output_ids[0], skip_special_tokens=True)
 
 
-def build(model: str = "t5-small"):
-    return Translator.bind(model)
+def build(args: dict):
+    """Serve's application builder: ``serve run benchmarks.baselines.seed_app:build model=...``
+    (make bench deploys it so, by import path, and never imports torch itself)."""
+    return Translator.bind(args.get("model", "t5-small"))
