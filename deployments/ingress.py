@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from ray import serve
 from ray.exceptions import RayActorError
@@ -39,6 +39,7 @@ from deployments.core.observability import (
 )
 from deployments.core.settings import IngressSettings
 from deployments.http import libretranslate
+from deployments.http.answer import Answer
 from deployments.http.app import TRANSLATE_OPENAPI, TimeoutHeader, answers, api, read_payload
 from deployments.http.errors import Dialect, error_answer
 from deployments.http.middleware import Trace, trace_of
@@ -103,7 +104,8 @@ class TranslationIngress:
         timeout = self._timeout(None if timeout_s is None else str(timeout_s))
         # Serve's request context has the caller's request id (or a new one) here too.
         trace = Trace(request_id_or_new(_get_serve_request_context().request_id)[0])
-        return await self._translate(request, timeout, trace)
+        answer = await self._translate(request, timeout, trace)
+        return answer.translation
 
     @api.post(
         "/translate",
@@ -126,25 +128,28 @@ class TranslationIngress:
             return await self._libretranslate(payload, x_request_timeout, trace)
         translate_request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(x_request_timeout)
-        translation = await self._translate(translate_request, timeout, trace)
-        return JSONResponse({"translation": translation})
+        answer = await self._translate(translate_request, timeout, trace)
+        body = {"translation": answer.translation, **answer.truncated_field()}
+        return JSONResponse(body, headers=answer.headers())
 
     async def _libretranslate(self, fields, x_request_timeout, trace: Trace) -> JSONResponse:
         """LibreTranslate's request in, its answer or its error out."""
         try:
             libre = libretranslate.to_request(fields, self._settings.limits)
             timeout = self._timeout(x_request_timeout)
-            translation = await self._translate(libre.request, timeout, trace)
+            answer = await self._translate(libre.request, timeout, trace)
         except TranslationServiceError as error:
             trace.code = error.code
             reply = error_answer(error, Dialect.LIBRETRANSLATE)
             return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
-        return JSONResponse(libretranslate.answer(translation, libre))
+        body = {**libretranslate.answer(answer.translation, libre), **answer.truncated_field()}
+        return JSONResponse(body, headers=answer.headers())
 
     @api.post("/", responses=error_responses(401, 413, 422, 500, 503, 504))
     async def post_query(
         self,
         request: Request,
+        response: Response,
         text: str,
         target: str = "fr",
         x_request_timeout: TimeoutHeader = None,
@@ -154,8 +159,9 @@ class TranslationIngress:
             {"text": text, "target": target}, self._settings.limits
         )
         timeout = self._timeout(x_request_timeout)
-        translation = await self._translate(translate_request, timeout, trace_of(request.scope))
-        return cast(str, translation)  # one text in, one out
+        answer = await self._translate(translate_request, timeout, trace_of(request.scope))
+        response.headers.update(answer.headers())
+        return cast(str, answer.translation)  # one text in, one out
 
     @api.get(
         "/languages",
@@ -236,9 +242,7 @@ class TranslationIngress:
         settings = self._settings
         return request_timeout(header, settings.request_timeout_s, settings.max_request_timeout_s)
 
-    async def _translate(
-        self, request: TranslateRequest, timeout_s: float, trace: Trace
-    ) -> str | list[str]:
+    async def _translate(self, request: TranslateRequest, timeout_s: float, trace: Trace) -> Answer:
         texts = request.texts
         trace.target = target_tag(request.target, self._known_targets)
         try:
@@ -268,11 +272,11 @@ class TranslationIngress:
             if not completed:  # timed out, or the client went away (the task was cancelled)
                 for p in pending:
                     p.gone.set()
-        timing = critical_timing(t for _, t in outcomes)
+        timing = critical_timing(t for _, t, _ in outcomes)
         if timing is not None:
             trace.queue_s, trace.model_s = timing
         results: list[str] = []
-        for index, (outcome, _) in enumerate(outcomes):
+        for index, (outcome, _, _) in enumerate(outcomes):
             if isinstance(outcome, TranslationServiceError):
                 if isinstance(request.text, str):
                     raise outcome
@@ -282,16 +286,24 @@ class TranslationIngress:
         if request.target not in self._known_targets:  # it worked, so it is a real target
             self._known_targets.add(request.target)
             trace.target = request.target
-        return results[0] if isinstance(request.text, str) else results
+        cut = [index for index, (_, _, truncated) in enumerate(outcomes) if truncated]
+        if cut:
+            logger.warning(
+                "request %s: texts %s may be cut (decoding limit)", trace.request_id, cut
+            )
+        if isinstance(request.text, str):
+            return Answer(results[0], cut, single=True)
+        return Answer(results, cut, single=False)
 
     # Several batches in flight, so that they queue (and merge) at the Translator, which runs
     # one model call at a time; max_concurrent_batches cannot change at run time.
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0, max_concurrent_batches=64)
     async def _translate_batch(
         self, pending: list[Pending]
-    ) -> list[tuple[FinalOutcome, tuple[float, float] | None]]:
+    ) -> list[tuple[FinalOutcome, tuple[float, float] | None, bool]]:
         """Translator, then postprocessor; every failure comes back as one outcome per text.
-        Each outcome comes with the (queue, model) seconds of the model call that ran it."""
+        Each outcome comes with the (queue, model) seconds of the model call that ran it, and
+        whether its translation may be cut (truncated)."""
         items = [p.item for p in pending]
         # One line per batch, naming its requests: grep a request id to follow it through.
         logger.info(
@@ -307,9 +319,10 @@ class TranslationIngress:
                 lambda: self._postprocessor.process_batch.remote(items, translated), pending
             )
         except Exception as error:
-            return [(outcome, None) for outcome in self._batch_failed(error, items)]
+            return [(outcome, None, False) for outcome in self._batch_failed(error, items)]
         timing = (finished.queue_s, finished.model_s)
-        return [(outcome, timing) for outcome in finished.outcomes]
+        cut = finished.truncated
+        return [(outcome, timing, i in cut) for i, outcome in enumerate(finished.outcomes)]
 
     def _batch_failed(self, error: Exception, items: list[TextItem]) -> list[FinalOutcome]:
         """The outcome each text of a batch gets when the batch as a whole failed."""

@@ -13,6 +13,7 @@ from deployments.core.messages import (
     FinishedBatch,
     TextItem,
     TranslatedBatch,
+    TranslatedText,
     TranslatorOutcome,
 )
 from deployments.core.settings import PostprocessorSettings
@@ -48,7 +49,12 @@ class Postprocessor:
             len(items),
             ",".join(dict.fromkeys(item.request_id for item in items)),
         )
-        return FinishedBatch(outcomes, translated.queue_s, translated.model_s)
+        truncated = frozenset(
+            index
+            for index, outcome in enumerate(translated.outcomes)
+            if isinstance(outcome, TranslatedText) and outcome.truncated
+        )
+        return FinishedBatch(outcomes, translated.queue_s, translated.model_s, truncated)
 
     def _finish(self, item: TextItem, outcome: TranslatorOutcome) -> FinalOutcome:
         if isinstance(outcome, TranslationServiceError):

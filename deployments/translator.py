@@ -21,6 +21,9 @@ from deployments.engines import load_engine, resolve_device
 
 logger = logging.getLogger("ray.serve")
 
+# The error code a translation that may be cut is counted under (it is still answered, flagged).
+TRUNCATED = "truncated"
+
 
 # Safe defaults for a 2-core machine; configs/*.yaml size it for real. max_ongoing_requests
 # must let the ingress's concurrent batches reach the replica, where they merge.
@@ -87,6 +90,10 @@ class Translator:
                 # Dropped before the model ran them: deadline passed, or the caller had gone.
                 "dropped_expired": served.dropped_expired,
                 "dropped_cancelled": stats.dropped_items,
+                # Lines whose translation reached the decoding limit: translated again in
+                # pieces, and those that still did not finish (answered flagged truncated).
+                "resplit_lines": served.resplit_lines,
+                "truncated_lines": served.truncated_lines,
             },
         }
 
@@ -132,6 +139,8 @@ class Translator:
                 errors[tag, outcome.code] += 1
             else:
                 translated[tag] += 1
+                if outcome.truncated:  # answered, flagged: counted as an error all the same
+                    errors[tag, TRUNCATED] += 1
         for tag in {target_tag(item.target, known) for item in items}:
             metrics.queue_wait_seconds.observe(queue_s, tags={"target": tag})
         for tag, count in translated.items():
@@ -139,10 +148,11 @@ class Translator:
         for (tag, code), count in errors.items():
             metrics.errors.inc(count, tags={"target": tag, "code": code, "stage": "translator"})
         logger.info(
-            "batch of %d texts: queued %.3f s, model %.3f s, %d failed; requests %s",
+            "batch of %d texts: queued %.3f s, model %.3f s, %d failed, %d truncated; requests %s",
             len(items),
             queue_s,
             model_s,
-            sum(errors.values()),
+            sum(count for (_, code), count in errors.items() if code != TRUNCATED),
+            sum(count for (_, code), count in errors.items() if code == TRUNCATED),
             ",".join(dict.fromkeys(item.request_id for item in items)),
         )

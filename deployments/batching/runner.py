@@ -15,11 +15,21 @@ from dataclasses import dataclass
 
 from deployments.batching.lengths import group_by_length
 from deployments.core.errors import DeadlineExceeded, TranslationFailed, UnsupportedTarget
-from deployments.core.messages import TextItem, TranslatorOutcome
-from deployments.engines.base import Engine
-from deployments.text.segmentation import SegmentedText, splice, split_segments, split_to_fit
+from deployments.core.messages import TextItem, TranslatedText, TranslatorOutcome
+from deployments.engines.base import Engine, Generated
+from deployments.text.segmentation import (
+    SegmentedText,
+    reassemble,
+    splice,
+    split_segments,
+    split_to_fit,
+)
 
 logger = logging.getLogger("ray.serve")
+
+# A line whose translation reaches the decoding limit is translated again in halves, then
+# quarters...: at most this many times, before its translation is flagged as truncated.
+MAX_RESPLITS = 3
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,10 @@ class RunnerStats:
     real_tokens: int = 0
     padded_tokens: int = 0
     dropped_expired: int = 0
+    # Lines whose translation reached the decoding limit: translated again in pieces, and
+    # those still unfinished then (flagged truncated).
+    resplit_lines: int = 0
+    truncated_lines: int = 0
 
 
 class BatchRunner:
@@ -130,7 +144,7 @@ class BatchRunner:
             lines = [(i, segment) for i in indices for segment in split[i].segments]
             input_ids = engine.encode([segment for _, segment in lines], target)
         lengths = [len(ids) for ids in input_ids]
-        translated: dict[int, str] = {}
+        translated: dict[int, Generated] = {}
         failed: set[int] = set()
         real_tokens = padded_tokens = 0
         started = time.monotonic()
@@ -144,7 +158,7 @@ class BatchRunner:
             padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
             self._set_threads(len(numbers))
             try:
-                outputs = engine.translate_encoded([input_ids[n] for n in numbers], target)
+                outputs = engine.generate([input_ids[n] for n in numbers], target)
                 translated.update(zip(numbers, outputs, strict=True))
             except Exception:
                 logger.exception(
@@ -153,26 +167,57 @@ class BatchRunner:
                 self._set_threads(1)
                 for n in numbers:  # find the culprit, so that only its text fails
                     try:
-                        (translated[n],) = engine.translate_encoded([input_ids[n]], target)
+                        (translated[n],) = engine.generate([input_ids[n]], target)
                     except Exception:
                         logger.exception("the model failed on one line")
                         failed.add(lines[n][0])
+        for n, generated in list(translated.items()):
+            if not generated.finished and lines[n][0] not in failed:
+                try:
+                    translated[n] = self._in_pieces(lines[n][1], generated, target)
+                    self.stats.truncated_lines += not translated[n].finished
+                except Exception:
+                    logger.exception("the model failed on the pieces of a cut line")
+                    failed.add(lines[n][0])
         self.stats.real_tokens += real_tokens
         self.stats.padded_tokens += padded_tokens
         if padded_tokens:  # else every text had expired and the model never ran
             seconds = time.monotonic() - started
             self.on_call(ModelCall(target, len(indices), real_tokens, padded_tokens, seconds))
         position: dict[int, list[str]] = defaultdict(list)
+        cut: set[int] = set()
         for n, (i, _) in enumerate(lines):
             if n in translated:
-                position[i].append(translated[n])
+                position[i].append(translated[n].text)
+                if not translated[n].finished:
+                    cut.add(i)
         for i in indices:
             if outcomes[i] is not None:
                 continue
             if i in failed:
                 outcomes[i] = TranslationFailed("the model failed on this text")
             else:
-                outcomes[i] = SegmentedText(tuple(position[i]), split[i].gaps)
+                outcomes[i] = TranslatedText(tuple(position[i]), split[i].gaps, truncated=i in cut)
+
+    def _in_pieces(self, line: str, cut: Generated, target: str, depth: int = 0) -> Generated:
+        """``line``, whose translation ``cut`` reached the decoding limit, translated again as
+        two halves (cut at the space nearest the middle), a piece that still does not finish
+        halved again, at most MAX_RESPLITS times; what stays unfinished is flagged."""
+        if depth == 0:
+            self.stats.resplit_lines += 1
+        pieces = split_to_fit(line, lambda piece: len(piece) <= max(1, len(line) // 2))
+        if depth >= MAX_RESPLITS or len(pieces.segments) < 2:
+            return cut
+        engine = self.engine
+        outputs = engine.generate(engine.encode(list(pieces.segments), target), target)
+        outputs = [
+            generated
+            if generated.finished
+            else self._in_pieces(piece, generated, target, depth + 1)
+            for piece, generated in zip(pieces.segments, outputs, strict=True)
+        ]
+        text = reassemble(pieces.gaps, [generated.text for generated in outputs])
+        return Generated(text, all(generated.finished for generated in outputs))
 
     def _fit_to_model(
         self,

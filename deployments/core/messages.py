@@ -25,9 +25,17 @@ class TextItem:
     request_id: str = ""
 
 
-# The Translator answers each TextItem with the translated segments between the original gaps,
-# or the error that belongs to that text alone.
-TranslatorOutcome = SegmentedText | TranslationServiceError
+@dataclass(frozen=True)
+class TranslatedText(SegmentedText):
+    """The translated segments between the input's own gaps. ``truncated``: a segment's
+    translation reached the decoding limit even when translated in pieces, so it may be cut."""
+
+    truncated: bool = False
+
+
+# The Translator answers each TextItem with its TranslatedText, or the error that belongs to
+# that text alone.
+TranslatorOutcome = TranslatedText | TranslationServiceError
 # The postprocessor answers each with the finished translation, or passes the error through.
 FinalOutcome = str | TranslationServiceError
 
@@ -51,3 +59,5 @@ class FinishedBatch:
     outcomes: list[FinalOutcome]
     queue_s: float
     model_s: float
+    # Indices of the outcomes whose translation may be cut (TranslatedText.truncated).
+    truncated: frozenset[int] = frozenset()

@@ -6,9 +6,17 @@ changes it, so everything here applies without a restart (a new ``model`` reload
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    StringConstraints,
+    model_validator,
+)
 
 
 class _Settings(BaseModel):
@@ -89,6 +97,8 @@ GPU_COMPUTE_TYPES = ("float16", "int8_float16")
 CPU_COMPUTE_TYPES = tuple(t for t in get_args(ComputeType) if t not in GPU_COMPUTE_TYPES)
 
 
+EngineFactoryPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
+
 # Keys older configs used: refused with what to write instead, not just "extra field".
 RETIRED_KEYS = {
     "backend": "renamed to engine",
@@ -105,7 +115,8 @@ class TranslatorSettings(_Settings):
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     # torch: the seed's exact output; ctranslate2: the checkpoint converted (and cached) on first
     # load, run with compute_type, which ctranslate2 needs and torch refuses (torch uses dtype).
-    engine: Literal["torch", "ctranslate2"] = "torch"
+    # Or "package.module:factory", a callable (settings, device) -> Engine: an engine of one's own.
+    engine: Literal["torch", "ctranslate2"] | EngineFactoryPath = "torch"
     compute_type: ComputeType | None = None
     # Compute threads of either engine (ctranslate2's intra_threads); Serve's OMP_NUM_THREADS
     # is floor(num_cpus), so a 0.5-CPU replica would otherwise run on one. None: the engine's.

@@ -6,6 +6,8 @@ and nothing outside this package imports torch, transformers or ctranslate2.
 
 from __future__ import annotations
 
+import importlib
+
 from deployments.core.settings import GPU_COMPUTE_TYPES, TranslatorSettings
 from deployments.engines.base import Engine
 
@@ -31,7 +33,11 @@ def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = Tr
         raise ValueError("dtype float16 needs a GPU; device is cpu")
     overrides = settings.decoding.overrides()
     engine: Engine
-    if settings.engine == "ctranslate2":
+    if ":" in settings.engine:
+        module, _, name = settings.engine.partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        engine = factory(settings, device)
+    elif settings.engine == "ctranslate2":
         if device == "cpu" and settings.compute_type in GPU_COMPUTE_TYPES:
             raise ValueError(f"compute_type {settings.compute_type} needs a GPU; device is cpu")
         from deployments.engines.ct2_engine import CTranslate2Engine

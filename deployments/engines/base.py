@@ -7,9 +7,17 @@ Nothing here imports torch, transformers or ctranslate2; the engine modules impo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from deployments.engines.decoding import TargetDecoding
+
+
+class Generated(NamedTuple):
+    """One line's translation, and whether the model ended it (False: it reached the decoding
+    length limit first, so the text may be cut)."""
+
+    text: str
+    finished: bool
 
 
 class Engine(Protocol):
@@ -50,6 +58,8 @@ class Engine(Protocol):
 
     def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]: ...
 
+    def generate(self, input_ids: Sequence[list[int]], target: str) -> list[Generated]: ...
+
 
 class TokenizedCheckpoint:
     """What both engines do the same way, with the checkpoint's Hugging Face tokenizer: the
@@ -89,4 +99,8 @@ class TokenizedCheckpoint:
         return self.translate_encoded(self.encode(texts, target), target)
 
     def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
+        """``translate`` for texts already encoded (by ``encode``)."""
+        return [generated.text for generated in self.generate(input_ids, target)]
+
+    def generate(self, input_ids: Sequence[list[int]], target: str) -> list[Generated]:
         raise NotImplementedError

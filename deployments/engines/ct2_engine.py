@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from deployments.core.settings import ComputeType
-from deployments.engines.base import TokenizedCheckpoint
+from deployments.engines.base import Generated, TokenizedCheckpoint
 from deployments.engines.decoding import TargetDecoding, targets_from_task_params
 
 _AVX512_FLAGS = {"avx512f", "avx512bw", "avx512dq", "avx512vl"}
@@ -266,12 +266,21 @@ class CTranslate2Engine(TokenizedCheckpoint):
         }
         self.targets, self._options = targets, options
 
-    def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
+    def generate(self, input_ids: Sequence[list[int]], target: str) -> list[Generated]:
+        """One model call over texts already encoded (by ``encode``)."""
         if not input_ids:
             return []
         source = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in input_ids]
-        results = self.translator.translate_batch(source, **self._options[target])
-        output_ids = [[self._ids[token] for token in r.hypotheses[0]] for r in results]
-        return self.tokenizer.batch_decode(
+        results = self.translator.translate_batch(
+            source, **self._options[target], return_end_token=True
+        )
+        hypotheses = [r.hypotheses[0] for r in results]
+        output_ids = [[self._ids[token] for token in tokens] for tokens in hypotheses]
+        texts = self.tokenizer.batch_decode(
             output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
         )
+        end = self.tokenizer.eos_token
+        return [
+            Generated(text, bool(tokens) and tokens[-1] == end)
+            for text, tokens in zip(texts, hypotheses, strict=True)
+        ]

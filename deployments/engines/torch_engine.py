@@ -14,7 +14,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.modeling_outputs import BaseModelOutput
 
-from deployments.engines.base import TokenizedCheckpoint
+from deployments.engines.base import Generated, TokenizedCheckpoint
 from deployments.engines.decoding import TargetDecoding, targets_from_task_params
 
 logger = logging.getLogger(__name__)
@@ -75,9 +75,8 @@ class TorchEngine(TokenizedCheckpoint):
         self.targets = targets_from_task_params(self.config.task_specific_params, overrides)
 
     @torch.inference_mode()
-    def translate_encoded(self, input_ids: Sequence[list[int]], target: str) -> list[str]:
-        """``translate`` for texts already encoded (by ``encode``), so that a caller that needed
-        their lengths first does not tokenize them twice."""
+    def generate(self, input_ids: Sequence[list[int]], target: str) -> list[Generated]:
+        """One model call over texts already encoded (by ``encode``)."""
         if not input_ids:
             return []
         decoding = self.targets[target]
@@ -89,9 +88,14 @@ class TorchEngine(TokenizedCheckpoint):
             encoded["encoder_outputs"] = encoder_outputs
         output_ids = self.model.generate(**encoded, **decoding.generate_kwargs)
         # The pipeline decoded with clean_up_tokenization_spaces=False; so do we.
-        return self.tokenizer.batch_decode(
+        texts = self.tokenizer.batch_decode(
             output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
         )
+        # Column 0 is the decoder's start token; a row without the end token after it stopped
+        # at the length limit.
+        eos = self.config.eos_token_id
+        ended = (output_ids[:, 1:] == eos).any(dim=1).tolist()
+        return [Generated(text, bool(done)) for text, done in zip(texts, ended, strict=True)]
 
     def _encode_by_length(
         self, input_ids: Sequence[list[int]], padded: Mapping[str, torch.Tensor]

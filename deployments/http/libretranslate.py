@@ -94,6 +94,11 @@ class LibreTranslateResponse(BaseModel):
         None, description='With source "auto": {"confidence": 100.0, "language": "en"} per text.'
     )
     alternatives: list[Any] | None = None
+    truncated: bool | list[bool] | None = Field(
+        None,
+        description="Only when a translation reached the model's decoding limit even in pieces "
+        "and may be cut: true (one text) or a flag per text. Header X-Truncated-Texts too.",
+    )
 
 
 class LibreTranslateError(BaseModel):

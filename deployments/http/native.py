@@ -44,6 +44,11 @@ class TranslateResponse(BaseModel):
     translation: str | list[str] = Field(
         description="A string for a string, a list in the same order for a list."
     )
+    truncated: bool | list[bool] | None = Field(
+        None,
+        description="Only when a translation reached the model's decoding limit even in pieces "
+        "and may be cut: true (one text) or a flag per text. Header X-Truncated-Texts too.",
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -24,13 +24,13 @@ def model_inputs(translator, monkeypatch):
     """The input ids of every row the model is asked to translate."""
     rows = []
     model = translator._runner.engine
-    original = model.translate_encoded
+    original = model.generate
 
     def spy(input_ids, target):
         rows.extend(input_ids)
         return original(input_ids, target)
 
-    monkeypatch.setattr(model, "translate_encoded", spy)
+    monkeypatch.setattr(model, "generate", spy)
     return rows
 
 
@@ -81,13 +81,13 @@ def test_small_model_calls_run_on_one_thread_and_the_rest_on_torch_threads(
     settings = {"model": str(phrasebook_checkpoint), "device": "cpu", "threads": 2}
     replica.reconfigure({**settings, "single_thread_max_texts": 2})
     threads_per_call: list[tuple[int, int]] = []
-    original = replica._runner.engine.translate_encoded
+    original = replica._runner.engine.generate
 
     def spy(input_ids, target):
         threads_per_call.append((len(input_ids), torch.get_num_threads()))
         return original(input_ids, target)
 
-    monkeypatch.setattr(replica._runner.engine, "translate_encoded", spy)
+    monkeypatch.setattr(replica._runner.engine, "generate", spy)
     for count in (1, 2, 3, 1):
         replica._run([TextItem("Good night.", "fr")] * count)
     assert threads_per_call == [(1, 1), (2, 1), (3, 2), (1, 1)]
