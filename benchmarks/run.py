@@ -43,6 +43,12 @@ from deployments.core.settings import TranslatorSettings
 
 # Not 8000 (make run) nor 8123-8124 (the integration tests' Serve and metrics ports).
 PORT = int(os.environ.get("BENCH_SERVE_PORT", "8210"))
+# HAProxy's stats and metrics ports are fixed (8404, 9101) unless set: another HAProxy-fronted
+# Serve on this machine (make run, the tests) would make ours fail to start.
+HAPROXY_PORTS = {
+    "RAY_SERVE_HAPROXY_STATS_PORT": str(PORT + 1),
+    "RAY_SERVE_HAPROXY_METRICS_PORT": str(PORT + 2),
+}
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_CONFIGS = {"cpu": ("local", "cpu-fast"), "cuda": ("gpu",)}
 WORKLOADS = ("uniform", "mixed")
@@ -215,6 +221,8 @@ def serve_session(target: Target, options: Options, *, with_seed: bool) -> dict[
     from graph.deploy import deploy, local_serve
 
     base_url = f"http://127.0.0.1:{PORT}"
+    for name, value in HAPROXY_PORTS.items():
+        os.environ.setdefault(name, value)  # read by the Ray processes local_serve starts
     with local_serve(PORT):
         log("Ray and Serve up")
         seed = measure_seed(base_url, target, options) if with_seed else []
