@@ -5,8 +5,8 @@ the very ``user_config`` the graph's Translator is deployed with, loads the engi
 ``deployments.engines.load_engine`` and runs texts through a ``BatchRunner`` configured as
 ``Translator.reconfigure`` configures its own (``runner_for``; a unit test holds the two to the
 same values on every shipped config), on one dedicated worker thread, as the Translator's
-scheduler does. The process holds nothing else: no Ray, no load driver, no second engine, so the
-benchmark's own state cannot slow it down.
+scheduler does, with the ``OMP_NUM_THREADS`` Ray gives the replica. The process holds nothing
+else: no Ray, no load driver, no second engine, so the benchmark's own state cannot slow it down.
 
 The child reads one JSON request per line on stdin and answers one JSON line on stdout; times
 are taken in the child, around each model call.
