@@ -67,6 +67,10 @@ def _node_metrics_port() -> int | None:
     return None
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 # Serve pickles the class when the decorator runs, with the module globals defined so far:
 # everything the methods use must be defined above this line.
 # max_ongoing_requests far above max_batch_size (Serve's default of 5 would cap every batch at
@@ -84,6 +88,7 @@ class TranslationIngress:
         self._postprocessor = postprocessor
         self._settings = IngressSettings()
         self._admission = AdmissionControl(self._settings.max_pending_texts)
+        self._configure_admission()
         # Targets seen to work (from /health, /info, /languages, answers): metric tags only.
         self._known_targets: set[str] = set()
         self._refusals = AdmissionMetrics().refusals
@@ -91,10 +96,17 @@ class TranslationIngress:
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         self._settings = IngressSettings.model_validate(user_config)
-        self._admission.max_pending = self._settings.max_pending_texts
+        self._configure_admission()
         batcher: Any = self._translate_batch  # @serve.batch's wrapper, typed as the method
         batcher.set_max_batch_size(self._settings.max_batch_size)
         batcher.set_batch_wait_timeout_s(self._settings.batch_wait_timeout_s)
+
+    def _configure_admission(self) -> None:
+        admission, settings = self._admission, self._settings
+        admission.max_pending = settings.max_pending_texts
+        admission.max_queue_wait_s = settings.max_queue_wait_s
+        # Before any rate is known, one batch's worth: at most one model call to wait for.
+        admission.cold_start_texts = settings.max_batch_size
 
     # The Python API: serve.get_app_handle("translation").translate.remote(text, target="fr").
     async def translate(
@@ -231,6 +243,8 @@ class TranslationIngress:
             },
             "admission": {
                 "max_pending_texts": self._admission.max_pending,
+                "max_queue_wait_s": self._admission.max_queue_wait_s,
+                "rate_texts_per_s": _rounded(self._admission.rate()),
                 "pending_texts": self._admission.pending,
                 "refused_requests": self._admission.refused,
             },
@@ -246,7 +260,7 @@ class TranslationIngress:
         texts = request.texts
         trace.target = target_tag(request.target, self._known_targets)
         try:
-            self._admission.admit(len(texts))
+            self._admission.admit(len(texts), timeout_s)
         except Overloaded:
             self._refusals.inc(tags={"target": trace.target})
             raise

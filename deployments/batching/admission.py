@@ -1,8 +1,12 @@
-"""Admit texts into the graph up to a bound; past it, refuse at once and say when to retry.
+"""Admit a request only if it can be answered in time; past that, refuse at once, saying when
+to retry.
 
 Without a bound, a spike queues behind the model and every caller's latency grows until they
-all time out. With one, latency stays near ``max_pending / throughput`` and the rest get a fast
-503 whose ``Retry-After`` is that same figure: how long the texts already inside need to drain.
+all time out. Two bounds here: the expected wait (the texts ahead of a request and its own,
+over the rate the graph has recently completed texts at while it had work) must fit
+``max_queue_wait_s`` and the request's own deadline; and, as a backstop, at most
+``max_pending`` texts in flight. Until a rate is known (a cold graph), at most
+``cold_start_texts`` are in flight. A request with nothing ahead of it is always admitted.
 
 Pure Python, one instance per ingress replica (its event loop is single-threaded, so no locks).
 """
@@ -13,62 +17,120 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import NoReturn
 
 from deployments.core.errors import Overloaded
 
-# Completions within this window set the throughput that Retry-After divides by.
-THROUGHPUT_WINDOW_S = 10.0
+# Completions (and busy time) within this window set the rate.
+RATE_WINDOW_S = 10.0
+# Below this much busy time in the window the rate is not trusted yet.
+MIN_BUSY_S = 0.5
 # Bounds on the advice: at least one second (the header's unit), at most a minute.
 MIN_RETRY_AFTER_S, MAX_RETRY_AFTER_S = 1, 60
 
 
 class AdmissionControl:
-    def __init__(self, max_pending: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_pending: int,
+        *,
+        max_queue_wait_s: float | None = None,
+        cold_start_texts: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_pending = max_pending
+        self.max_queue_wait_s = max_queue_wait_s
+        self.cold_start_texts = cold_start_texts
         self.pending = 0
         self.refused = 0
         self._clock = clock
         self._completions: deque[tuple[float, int]] = deque()
-        self._first_admitted: float | None = None
+        # Closed intervals with texts in flight, and the start of the open one.
+        self._busy: deque[tuple[float, float]] = deque()
+        self._busy_since: float | None = None
 
-    def admit(self, count: int) -> None:
+    def admit(self, count: int, timeout_s: float | None = None) -> None:
         """Count ``count`` texts in, or raise Overloaded without counting them."""
         if self.pending + count > self.max_pending:
-            self.refused += 1
-            retry_after = self.retry_after_s()
-            raise Overloaded(
+            self._refuse(
                 f"the service is at capacity ({self.pending} texts in flight, limit "
-                f"{self.max_pending}); retry in {retry_after} s",
+                f"{self.max_pending})",
                 limit=self.max_pending,
                 in_flight=self.pending,
+                retry_after_s=self.retry_after_s(),
+            )
+        if self.pending:
+            self._check_wait(count, timeout_s)
+        if self.pending == 0:
+            self._busy_since = self._clock()
+        self.pending += count
+
+    def _check_wait(self, count: int, timeout_s: float | None) -> None:
+        rate = self.rate()
+        if rate is None:
+            cold = self.cold_start_texts
+            if cold is not None and self.pending + count > cold:
+                self._refuse(
+                    f"the service is warming up ({self.pending} texts in flight before its "
+                    f"rate is known, limit {cold})",
+                    limit=cold,
+                    in_flight=self.pending,
+                    retry_after_s=MIN_RETRY_AFTER_S,
+                )
+            return
+        bounds = [b for b in (self.max_queue_wait_s, timeout_s) if b is not None]
+        if not bounds:
+            return
+        wait = (self.pending + count) / rate
+        limit = min(bounds)
+        if wait > limit:
+            retry_after = _bounded(wait - limit)
+            self._refuse(
+                f"the expected wait, {wait:.1f} s ({self.pending} texts ahead at "
+                f"{rate:.1f} texts/s), is over this request's limit of {limit:g} s",
+                limit_s=limit,
+                expected_wait_s=round(wait, 2),
                 retry_after_s=retry_after,
             )
-        self.pending += count
-        if self._first_admitted is None:
-            self._first_admitted = self._clock()
+
+    def _refuse(self, reason: str, **details: float | int) -> NoReturn:
+        self.refused += 1
+        raise Overloaded(f"{reason}; retry in {details['retry_after_s']} s", **details)
 
     def release(self, count: int, *, completed: bool) -> None:
-        """Count texts out; ``completed`` ones feed the throughput estimate."""
+        """Count texts out; ``completed`` ones feed the rate."""
+        now = self._clock()
         self.pending -= count
         if completed:
-            self._completions.append((self._clock(), count))
+            self._completions.append((now, count))
+        if self.pending == 0 and self._busy_since is not None:
+            self._busy.append((self._busy_since, now))
+            self._busy_since = None
 
-    def throughput(self) -> float | None:
-        """Texts completed per second over the recent window; None before any completed."""
+    def rate(self) -> float | None:
+        """Texts completed per second of busy time (texts in flight) within the window; None
+        until enough was seen. Idle time does not dilute it: it is the graph's capacity."""
         now = self._clock()
-        while self._completions and self._completions[0][0] < now - THROUGHPUT_WINDOW_S:
+        start = now - RATE_WINDOW_S
+        while self._completions and self._completions[0][0] < start:
             self._completions.popleft()
-        if not self._completions:
+        while self._busy and self._busy[0][1] < start:
+            self._busy.popleft()
+        intervals = list(self._busy)
+        if self._busy_since is not None:
+            intervals.append((self._busy_since, now))
+        busy = sum(end - max(begin, start) for begin, end in intervals)
+        if not self._completions or busy < MIN_BUSY_S:
             return None
-        # Over the whole window, or since traffic began if that is more recent.
-        first = now if self._first_admitted is None else self._first_admitted
-        span = max(now - max(now - THROUGHPUT_WINDOW_S, first), 1.0)
-        return sum(count for _, count in self._completions) / span
+        return sum(count for _, count in self._completions) / busy
 
     def retry_after_s(self) -> int:
-        """Seconds until the texts in flight should have drained, at the recent throughput."""
-        rate = self.throughput()
+        """Seconds until the texts in flight should have drained, at the recent rate."""
+        rate = self.rate()
         if rate is None:
             return MIN_RETRY_AFTER_S
-        seconds = math.ceil(self.pending / rate)
-        return max(MIN_RETRY_AFTER_S, min(MAX_RETRY_AFTER_S, seconds))
+        return _bounded(self.pending / rate)
+
+
+def _bounded(seconds: float) -> int:
+    return max(MIN_RETRY_AFTER_S, min(MAX_RETRY_AFTER_S, math.ceil(seconds)))

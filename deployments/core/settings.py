@@ -45,8 +45,11 @@ class IngressSettings(_Settings):
     # Each request's deadline unless it sends X-Request-Timeout (seconds, up to the maximum).
     request_timeout_s: float = Field(30.0, gt=0)
     max_request_timeout_s: float = Field(300.0, gt=0)
-    # Texts admitted into the graph at once (per ingress replica); past it, 503 + Retry-After.
-    # Latency stays bounded by about max_pending_texts / throughput instead of growing.
+    # A request is admitted only if the texts ahead of it and its own should be done within
+    # this (and its deadline), at the rate the graph has been completing texts; else a fast
+    # 503 + Retry-After. None: no such bound.
+    max_queue_wait_s: float | None = Field(10.0, gt=0)
+    # Texts admitted into the graph at once (per ingress replica), a backstop; past it, 503.
     max_pending_texts: PositiveInt = 128
 
     @model_validator(mode="after")

@@ -1,5 +1,5 @@
-"""Deploy the integration instance with a changed Translator user_config for a test, and put
-the shipped config back afterwards (in place: no replica restarts either way)."""
+"""Deploy the integration instance with a changed user_config for a test, and put back what
+was deployed before afterwards (in place: no replica restarts either way)."""
 
 import copy
 from collections.abc import Iterator
@@ -11,10 +11,29 @@ from graph.deploy import deploy, deployment_of
 
 @contextmanager
 def translator_changed(graph_config: dict, **changes: Any) -> Iterator[None]:
-    changed = copy.deepcopy(graph_config)
-    deployment_of(changed, "Translator")["user_config"].update(changes)
+    with _changed(graph_config, "Translator", changes):
+        yield
+
+
+@contextmanager
+def ingress_changed(graph_config: dict, **changes: Any) -> Iterator[None]:
+    with _changed(graph_config, "TranslationIngress", changes):
+        yield
+
+
+# What is deployed now: nested changes build on one another.
+_current: list[dict] = []
+
+
+@contextmanager
+def _changed(graph_config: dict, deployment: str, changes: dict[str, Any]) -> Iterator[None]:
+    base = _current[-1] if _current else graph_config
+    changed = copy.deepcopy(base)
+    deployment_of(changed, deployment)["user_config"].update(changes)
+    _current.append(changed)
     try:
         deploy(changed)
         yield
     finally:
-        deploy(graph_config)
+        _current.pop()
+        deploy(_current[-1] if _current else graph_config)

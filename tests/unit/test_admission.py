@@ -41,16 +41,22 @@ def test_released_texts_make_room_again():
     control.admit(4)
 
 
-def test_retry_after_is_the_time_to_drain_at_recent_throughput():
+def busy(control: AdmissionControl, clock: Clock, texts: int, seconds: float) -> None:
+    """``texts`` texts in, ``seconds`` of work, all completed."""
+    control.admit(texts)
+    clock.now += seconds
+    control.release(texts, completed=True)
+
+
+def test_the_rate_counts_busy_time_only():
     clock = Clock()
     control = AdmissionControl(max_pending=40, clock=clock)
-    assert control.retry_after_s() == 1  # nothing measured yet: the minimum
-    for _ in range(5):  # 10 texts per second for 5 s
-        control.admit(10)
-        clock.now += 1.0
-        control.release(10, completed=True)
+    assert control.rate() is None and control.retry_after_s() == 1  # nothing measured yet
+    for _ in range(5):  # 10 texts per busy second, with idle gaps between
+        busy(control, clock, 10, 1.0)
+        clock.now += 0.5
+    assert control.rate() == pytest.approx(10.0)
     control.admit(40)
-    assert control.throughput() == pytest.approx(10.0)
     assert control.retry_after_s() == 4
     with pytest.raises(Overloaded) as caught:
         control.admit(1)
@@ -58,13 +64,55 @@ def test_retry_after_is_the_time_to_drain_at_recent_throughput():
     assert retry_headers(caught.value) == {"Retry-After": "4"}
 
 
-def test_retry_after_forgets_old_completions_and_is_bounded():
+def test_a_request_is_refused_when_its_expected_wait_is_over_the_bound():
+    clock = Clock()
+    control = AdmissionControl(max_pending=1000, max_queue_wait_s=2.0, clock=clock)
+    busy(control, clock, 10, 1.0)  # 10 texts/s
+    control.admit(15)
+    with pytest.raises(Overloaded) as caught:
+        control.admit(6)  # (15 + 6) / 10 = 2.1 s
+    assert caught.value.details["expected_wait_s"] == pytest.approx(2.1)
+    assert caught.value.details["limit_s"] == 2.0
+    assert caught.value.details["retry_after_s"] == 1
+    assert "2.1 s" in caught.value.message and "limit of 2 s" in caught.value.message
+    control.admit(5)  # exactly 2 s: admitted
+    assert control.pending == 20
+
+
+def test_the_requests_own_deadline_bounds_its_wait_too():
+    clock = Clock()
+    control = AdmissionControl(max_pending=1000, max_queue_wait_s=30.0, clock=clock)
+    busy(control, clock, 10, 1.0)
+    control.admit(5)
+    with pytest.raises(Overloaded):
+        control.admit(6, timeout_s=1.0)
+    control.admit(6, timeout_s=2.0)
+
+
+def test_a_request_with_nothing_ahead_is_always_admitted():
+    clock = Clock()
+    control = AdmissionControl(max_pending=1000, max_queue_wait_s=1.0, clock=clock)
+    busy(control, clock, 10, 1.0)
+    control.admit(64)  # 6.4 s of work, but nothing waits ahead of it
+    assert control.pending == 64
+
+
+def test_until_a_rate_is_known_one_batch_is_admitted():
+    control = AdmissionControl(max_pending=1000, max_queue_wait_s=5.0, cold_start_texts=4)
+    control.admit(3)
+    control.admit(1)
+    with pytest.raises(Overloaded) as caught:
+        control.admit(1)
+    assert "warming up" in caught.value.message and caught.value.details["limit"] == 4
+
+
+def test_the_rate_forgets_old_completions_and_retry_after_is_bounded():
     clock = Clock()
     control = AdmissionControl(max_pending=1000, clock=clock)
-    control.admit(1)
-    control.release(1, completed=True)
+    busy(control, clock, 1, 1.0)
     control.admit(1000)
     assert control.retry_after_s() == 60  # 1 text/s for 1000 texts: capped at a minute
+    control.release(1000, completed=False)
     clock.now += 60
-    assert control.throughput() is None
+    assert control.rate() is None
     assert control.retry_after_s() == 1
