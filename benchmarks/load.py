@@ -339,9 +339,8 @@ async def http_sender(
     ``tutorial_route`` sends ``POST {base_url}/?text=...`` and expects a JSON string, as the
     tutorial's client does (and the seed app answers).
 
-    aiohttp, not httpx: the driver shares the machine with the service it measures, and httpx
-    spent about 4 ms of CPU per request here against 0.55 ms for aiohttp; at 32 clients that was
-    0.1 s per round taken from the server (measured side by side: 12.6 vs 14.6 req/s).
+    aiohttp, not httpx: the driver shares the machine with the service it measures, and every
+    millisecond of CPU it spends per request is taken from the server (docs/benchmarks.md).
     """
     connector = aiohttp.TCPConnector(limit=max_connections)
     timeout = aiohttp.ClientTimeout(total=timeout_s)

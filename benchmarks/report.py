@@ -84,8 +84,8 @@ def cpu_identity(cpuinfo: str) -> dict[str, Any]:
     """The first CPU of ``/proc/cpuinfo``: its name, family and model, and vector extensions.
 
     Machines of the same kind here have been different CPUs behind the same name ("AMD EPYC"):
-    one with AVX-512 and bfloat16, one with AVX2 only, where torch float32 ran at about half the
-    speed. Results from two runs compare only on the same CPU.
+    one with AVX-512 and bfloat16, one with AVX2 only, on which the engines pick other kernels.
+    Results from two runs compare only on the same CPU.
     """
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():

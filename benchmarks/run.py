@@ -69,8 +69,8 @@ class Counts:
     lone_warmup: int = 2
     cohorts: int = 3
     warmup_cohorts: int = 1
-    # The seed app serves a fraction of the graph's rate (at 32 clients a cohort takes it 10-30
-    # s): fewer requests keep its points short, and its ratio to the graph is large anyway.
+    # The seed app serves a fraction of the graph's rate: fewer requests keep its points short,
+    # and its ratio to the graph is large enough not to need more.
     seed_lone: int = 8
     seed_cohorts: int = 1
 
