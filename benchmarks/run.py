@@ -112,6 +112,12 @@ class Target:
     def label(self) -> str:
         return engine_label(self.translator["user_config"])
 
+    @property
+    def max_call(self) -> int:
+        """The most texts the Translator puts in one model call (batching.max_batch_size)."""
+        settings = TranslatorSettings.model_validate(self.translator["user_config"])
+        return settings.batching.max_batch_size
+
 
 @dataclass
 class Options:
@@ -144,20 +150,21 @@ def row(system: str, engine: str, workload_name: str, result: dict[str, Any]) ->
     return {"system": system, "engine": engine, "workload": workload_name, **result}
 
 
-def measure_model_alone(model: ModelProcess, label: str, options: Options) -> list[dict]:
-    """The model alone at each point, in the child process; Ray is down while it runs."""
+def measure_model_alone(model: ModelProcess, target: Target, options: Options) -> list[dict]:
+    """The model alone at each point, in the child process; Ray is down while it runs. Its calls
+    are as large as the Translator's would be: all the clients' texts, up to its largest call."""
     rows = []
     for clients in options.clients:
         for name in WORKLOADS:
             answer = model.drive(
                 options.texts[name],
-                clients=clients,
+                clients=min(clients, target.max_call),
                 requests=options.counts.timed(clients),
                 warmup=options.counts.warmup(clients),
             )
-            result = load.LoadResult(**answer["result"])
-            log(f"model alone [{label}] {name}: {result.summary()}")
-            rows.append(row("model alone", label, name, result.to_dict()))
+            result = load.LoadResult(**answer["result"] | {"concurrency": clients})
+            log(f"model alone [{target.label}] {name}: {result.summary()}")
+            rows.append(row("model alone", target.label, name, result.to_dict()))
     return rows
 
 
@@ -254,9 +261,9 @@ def run_sessions(options: Options) -> list[dict[str, Any]]:
             if last is not None and last[0] == index:
                 before = last[1]
             else:
-                before = measure_model_alone(models[index], target.label, options)
+                before = measure_model_alone(models[index], target, options)
             served = serve_session(target, options, with_seed=number == 0)
-            after = measure_model_alone(models[index], target.label, options)
+            after = measure_model_alone(models[index], target, options)
             last = (index, after)
             sessions.append(
                 {

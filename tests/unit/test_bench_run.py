@@ -61,12 +61,16 @@ def test_the_default_run_serves_each_engines_shipped_config():
     assert {t.translator["user_config"]["model"] for t in options.targets} == {checkpoint}
     assert (options.clients, options.rounds, options.counts) == ([1, 32], 1, FULL)
     assert options.stem == "latest-cpu"
+    # the model alone's calls are capped where the Translator caps its own
+    assert [t.max_call for t in options.targets] == [32, 32]
 
 
 def test_cuda_serves_the_gpu_config_and_quick_writes_apart(monkeypatch):
     monkeypatch.delenv("BENCH_COMMAND", raising=False)
     options = parse_options(["ckpt", "--device", "cuda", "--quick"])
-    assert [(t.config_name, t.label) for t in options.targets] == [("gpu", "torch float16")]
+    assert [(t.config_name, t.label, t.max_call) for t in options.targets] == [
+        ("gpu", "torch float16", 64)
+    ]
     assert options.counts == QUICK
     assert options.stem == "quick-cuda"
     assert options.command == "python -m benchmarks.run ckpt --device cuda --quick"
