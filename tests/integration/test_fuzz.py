@@ -1,26 +1,519 @@
-"""Property-based fuzzing of the HTTP API: over 1,000 generated requests, not one 5xx.
+"""Property-based fuzzing of every door of the HTTP API, over 2,000 generated requests.
 
-Generated: JSON bodies shaped like requests (any unicode, lone surrogates and control
-characters included, lists, odd targets, extra fields), arbitrary JSON values, raw bytes, the
-tutorial's query route, and X-Request-Timeout headers. Each must get a translation or a 4xx
-JSON error. Derandomized, so CI runs the same 1,000+ requests every time.
+The doors: ours (``POST /translate`` JSON ``{"text", "target"}``), LibreTranslate's (``q``,
+``source``, ``target``, ``format``, ``api_key``, ``alternatives``, as JSON and as a form), the
+tutorial's ``POST /?text=…&target=…``, and the GET routes (plus every other method and made-up
+paths). Generated: request-shaped and arbitrary bodies (any unicode, lone surrogates, control
+characters, arbitrary JSON and bytes), bodies at, one below and one above each of the instance's
+limits (read from ``GET /info``), and odd headers (``X-Request-Timeout``, ``X-Request-ID``,
+content types, ``Authorization``, chunked bodies).
+
+The rules, for every answer: no 5xx but 503 and 504; a 503 (or LibreTranslate's 429) carries
+``Retry-After``; a 503 or 504 (load, or a fuzzed deadline) is counted apart, not failed; every
+error is JSON, in our shape ``{"error": {"code", "message"}}`` with the status docs/api.md gives
+its code, or for a LibreTranslate request ``{"error": "<message>"}``; every 200 has its
+dialect's shape, and where the request is known to be valid (phrasebook sentences, a good
+target, a good deadline) it is the exact translation; ``X-Request-ID`` is echoed as documented.
+Each test counts its own answers and prints one line (2xx/4xx/503/504), and the module prints
+them all at the end (``pytest -s``). Derandomized, so every run sends the same requests.
+
+What the graph cannot answer because Serve or HAProxy answers first is in
+``test_answered_before_the_graph_sees_the_request`` (strict xfails), and kept out of the rest.
 """
 
+from __future__ import annotations
+
 import json
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.client import PHRASES, served
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SENT = {"requests": 0}
+logger = logging.getLogger(__name__)
+
+OURS, LIBRE, QUERY, ROUTES = "ours", "libretranslate", "query", "routes"
+TARGETS = ("fr", "de")
+BY_TARGET = {t: [p for p in PHRASES if p.target == t] for t in TARGETS}
+# Each error code's status in our shape, as docs/api.md's table gives it (5xx but 503 and 504
+# fail before this is looked at). LibreTranslate's shape has no code: its statuses are below.
+OUR_STATUS = {
+    "malformed_json": 400,
+    "invalid_request": 422,
+    "unsupported_target": 422,
+    "payload_too_large": 413,
+    "unauthorized": 401,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "overloaded": 503,
+    "not_ready": 503,
+    "unavailable": 503,
+    "deadline_exceeded": 504,
+}
+LIBRE_STATUSES = {400, 403, 429, 503, 504}
+# What makes a JSON body LibreTranslate's (docs/api.md): q, or one of these and no "text".
+LIBRE_FIELDS = {"q", "source", "format", "api_key", "alternatives", "secret"}
+FORM = "application/x-www-form-urlencoded"
+JSON_TYPES = [
+    "application/json",
+    "application/json; charset=utf-8",
+    "Application/JSON",
+    "application/vnd.api+json",
+    "application/problem+json; charset=UTF-8",
+    "",
+]
+FORM_TYPES = [FORM, f"{FORM}; charset=utf-8", FORM.upper()]
+OTHER_TYPES = [
+    "text/plain",
+    "text/json",
+    "multipart/form-data; boundary=xyz",
+    "application/xml",
+    "application/jsonx",
+    "application/octet-stream",
+    "*/*",
+    "json",
+]
+TINY_TIMEOUT = "0.001"  # a valid deadline no translation meets: the answer is a 504
+ODD_TIMEOUTS = [
+    "30", "300", "300.0", "300.0001", "301", "0", "-0", "-1", "1e-9", TINY_TIMEOUT,
+    "nan", "inf", "-inf", "1e400", "1_0", "+5", "0x10", "5s", "soon", "é", "", "5 ",
+    "1,5", "1 000",
+]  # fmt: skip
+
+
+# --- what was sent, what must come back -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a request whose outcome is known must get (a 503 or 504 is counted apart only
+    where ``status`` is 200: a refusal is decided before admission and deadlines)."""
+
+    status: int
+    answer: Any = None  # the exact JSON of a 200
+    code: str | None = None  # our error code
+    details: dict[str, Any] = field(default_factory=dict)  # our error details, a subset
+    says: tuple[str, ...] = ()  # what the error message must contain, in either shape
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    dialect: str  # whose shape the answer has: OURS, LIBRE, QUERY (a JSON string) or ROUTES
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    params: list[tuple[str, bytes]] | None = None
+    payload: Any = None  # what the body means: the JSON value, or a form's fields
+    expect: Expect | None = None
+    chunked: bool = False
+
+    def __str__(self) -> str:
+        body = None if self.body is None else self.body[:300]
+        return (
+            f"{self.method} {self.path} params={self.params!r:.300} headers={self.headers!r:.300}"
+            f" body={body!r} ({self.dialect}; expected {self.expect})"
+        )
+
+
+class Tally:
+    """One test's answers by class; the test prints its line and checks its own count."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def sent(self) -> int:
+        return sum(v for k, v in self.counts.items() if k not in ("exact", "expected"))
+
+    def line(self) -> str:
+        c = self.counts
+        return (
+            f"{self.name}: {self.sent} requests, {c['expected']} answered as predicted "
+            f"({c['exact']} exact translations); 2xx {c['2xx']}, 3xx {c['3xx']}, "
+            f"4xx {c['4xx']}; apart: 429 {c['429']}, 503 {c['503']}, 504 {c['504']}"
+        )
+
+
+def send(http: requests.Session, base_url: str, case: Case) -> requests.Response:
+    data: Any = case.body
+    if case.chunked and data is not None:
+        data = iter([data[: len(data) // 2], data[len(data) // 2 :]])
+    return http.request(
+        case.method,
+        base_url + case.path,
+        params=case.params,
+        data=data,
+        headers=case.headers,
+        timeout=120,
+        allow_redirects=False,
+    )
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+
+def check(case: Case, response: requests.Response, tally: Tally) -> None:
+    status = response.status_code
+    where = f"{case}\n-> {status} {response.headers} {response.text[:500]!r}"
+    assert status < 500 or status in (503, 504), where
+    check_request_id(case, response, where)
+    if 300 <= status < 400:  # Starlette's redirect of a known route's path with a trailing "/"
+        assert case.expect is not None and case.expect.status == status, where
+        assert response.headers.get("location"), where
+        tally.counts["3xx"] += 1
+        tally.counts["expected"] += 1
+        return
+    if case.method == "HEAD":  # no body to read
+        assert case.expect is not None and case.expect.status == status, where
+        tally.counts[f"{status // 100}xx"] += 1
+        tally.counts["expected"] += 1
+        return
+    if (
+        status == 200
+        and case.dialect == ROUTES
+        and response.headers["content-type"].startswith("text/html")
+    ):
+        assert case.expect is not None and case.expect.answer == "html", where
+        tally.counts["2xx"] += 1
+        tally.counts["expected"] += 1
+        return
+    assert response.headers.get("content-type", "").startswith("application/json"), where
+    body = response.json()
+    apart = status in (503, 504) or (status == 429 and case.dialect == LIBRE)
+    if status >= 400:
+        check_error_shape(case, status, body, where)
+    if apart:
+        # Load or a fuzzed deadline: counted, not failed, where the request could succeed.
+        assert case.expect is None or case.expect.status == 200, where
+        if status != 504 and case.path in ("/translate", "/"):
+            assert int(response.headers["retry-after"]) >= 1, where
+        tally.counts[str(status)] += 1
+        return
+    tally.counts[f"{status // 100}xx"] += 1
+    if status == 200:
+        check_answer_shape(case, body, where)
+    expect = case.expect
+    if expect is None:
+        return
+    assert status == expect.status, where
+    tally.counts["expected"] += 1
+    if status == 200:
+        if expect.answer is not None:  # else its shape, checked above, is all that is known
+            assert body == expect.answer, where
+            tally.counts["exact"] += 1
+        return
+    if case.dialect == LIBRE:
+        message = body["error"]
+    else:
+        error = body["error"]
+        message = error["message"]
+        if expect.code is not None:
+            assert error["code"] == expect.code, where
+        assert {k: error.get(k) for k in expect.details} == expect.details, where
+    for part in expect.says:
+        assert part in message, where
+
+
+def check_error_shape(case: Case, status: int, body: Any, where: str) -> None:
+    if case.dialect == LIBRE:
+        assert status in LIBRE_STATUSES, where
+        assert isinstance(body, dict) and set(body) == {"error"}, where
+        assert isinstance(body["error"], str) and body["error"], where
+        return
+    if case.dialect == ROUTES and status == 503:
+        if case.path == "/health":  # HealthResponse, as for a 200
+            assert body["status"] == "unavailable" and body["detail"], where
+            return
+        if case.path == "/languages":  # LibreTranslate's list route, LibreTranslate's error
+            assert set(body) == {"error"} and body["error"], where
+            return
+    error = body["error"]
+    assert isinstance(error, dict), where
+    assert isinstance(error["code"], str) and error["code"], where
+    assert isinstance(error["message"], str) and error["message"], where
+    if error["code"] == "http_error":  # Starlette's own error, with its own status
+        assert 400 <= status < 500, where
+    else:
+        assert OUR_STATUS.get(error["code"]) == status, where
+
+
+def check_answer_shape(case: Case, body: Any, where: str) -> None:
+    if case.dialect == OURS:
+        text = case.payload["text"]
+        assert set(body) == {"translation"}, where
+        translation = body["translation"]
+        if isinstance(text, str):
+            assert isinstance(translation, str), where
+        else:
+            assert isinstance(translation, list) and len(translation) == len(text), where
+            assert all(isinstance(t, str) for t in translation), where
+    elif case.dialect == LIBRE:
+        q = case.payload["q"]
+        many = isinstance(q, list)
+        translated = body["translatedText"]
+        assert isinstance(translated, list if many else str), where
+        if many:
+            assert len(translated) == len(q) and all(isinstance(t, str) for t in translated)
+        keys = {"translatedText"}
+        if case.payload.get("source") == "auto":
+            keys.add("detectedLanguage")
+            one = {"confidence": 100.0, "language": "en"}
+            assert body["detectedLanguage"] == ([one] * len(q) if many else one), where
+        if int(case.payload.get("alternatives") or 0) > 0:
+            keys.add("alternatives")
+            assert body["alternatives"] == ([[] for _ in q] if many else []), where
+        assert set(body) == keys, where
+    elif case.dialect == QUERY:
+        assert isinstance(body, str), where
+    else:
+        check_route_answer(case.path, body, where)
+
+
+def check_route_answer(path: str, body: Any, where: str) -> None:
+    route = unquote(path)
+    if route == "/health":
+        assert body["status"] == "ok" and sorted(body["targets"]) == sorted(TARGETS), where
+    elif route == "/languages":
+        assert body[0] == {"code": "en", "name": "English", "targets": sorted(TARGETS)}, where
+        assert {entry["code"] for entry in body[1:]} == set(TARGETS), where
+    elif route == "/info":
+        assert {"limits", "deadlines", "admission", "served", "targets"} <= set(body), where
+    elif route == "/openapi.json":
+        assert body["openapi"] and "/translate" in body["paths"], where
+    else:
+        raise AssertionError(f"a 200 JSON answer from {route}: {where}")
+
+
+def usable_id(value: str) -> bool:
+    """docs/api.md: an id is replaced when over 128 characters or not all visible ASCII."""
+    return 1 <= len(value) <= 128 and all(0x21 <= ord(c) <= 0x7E for c in value)
+
+
+def check_request_id(case: Case, response: requests.Response, where: str) -> None:
+    sent = case.headers.get("X-Request-ID")
+    echoed = response.headers.get("x-request-id")
+    replaced = response.headers.get("x-request-id-replaced-by")
+    assert echoed is not None, where  # on every answer, errors and 404s included
+    if sent is None:
+        assert replaced is None, where
+        return
+    assert echoed == sent, where
+    if usable_id(sent):
+        assert replaced is None, where
+    else:
+        assert replaced and usable_id(replaced) and replaced != sent, where
+
+
+# --- oracles: what the docs say a request is ----------------------------------------------------
+
+
+UNREADABLE = object()  # a body that is not UTF-8 JSON (or a form that is not UTF-8)
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
+def is_json_type(content_type: str | None) -> bool:
+    media = media_type(content_type)
+    return media in ("", "application/json") or media.endswith("+json")
+
+
+def dialect_of(content_type: str | None, body: bytes) -> tuple[str, Any]:
+    """Whose shape ``POST /translate`` answers in, and what the body means (docs/api.md: a
+    form, or a JSON object with q or LibreTranslate's fields and no text, is LibreTranslate's;
+    a body that cannot be read is answered in ours)."""
+    if media_type(content_type) == FORM:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            return OURS, UNREADABLE
+        fields: dict[str, str] = {}
+        for name, value in pairs:
+            fields.setdefault(name, value)
+        if "q" in fields:
+            fields["q"] = fields["q"].replace("\r\n", "\n")
+        return LIBRE, fields
+    if not is_json_type(content_type):
+        return OURS, UNREADABLE
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return OURS, UNREADABLE
+    if isinstance(payload, dict) and (
+        "q" in payload or ("text" not in payload and LIBRE_FIELDS & set(payload))
+    ):
+        return LIBRE, payload
+    return OURS, payload
+
+
+def timeout_ok(value: str | None, maximum_s: float) -> bool:
+    """docs/api.md: X-Request-Timeout is a number of seconds in (0, max_request_timeout_s]."""
+    if value is None:
+        return True
+    try:
+        seconds = float(value.strip(" \t"))
+    except ValueError:
+        return False
+    return 0 < seconds <= maximum_s
+
+
+# The characters docs/api.md refuses in a text: C0 controls but tab, LF, VT, FF and CR; DEL;
+# lone surrogates.
+NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
+# A deadline the service surely meets for a short text: below it a 504 may replace the answer.
+SURE_DEADLINE_S = 5.0
+
+
+def texts_refused(texts: list[str]) -> bool:
+    """docs/api.md, Limits: an empty list, an empty or whitespace-only text, or one with a
+    refused character (the fuzzed texts are far below the size limits)."""
+    return not texts or any(not t.strip() or NOT_TEXT.search(t) for t in texts)
+
+
+def deadline_sure(timeout: str | None) -> bool:
+    return timeout is None or float(timeout.strip(" \t")) >= SURE_DEADLINE_S
+
+
+def verdict(
+    texts: list[str], target: str, timeout: str | None, maximum_s: float, dialect: str
+) -> Expect | None:
+    """For a request whose fields have the right types: a refusal of its texts, then of its
+    deadline, then of its target (the Translator's, so only where no deadline can come
+    first), else a translation (its shape checked)."""
+    invalid, unsupported = (
+        (Expect(400), Expect(400))
+        if dialect == LIBRE
+        else (Expect(422, code="invalid_request"), Expect(422, code="unsupported_target"))
+    )
+    if texts_refused(texts):
+        return invalid
+    if not timeout_ok(timeout, maximum_s):
+        return Expect(invalid.status, code=invalid.code, says=("X-Request-Timeout",))
+    if target not in TARGETS:
+        return unsupported if deadline_sure(timeout) else None
+    return Expect(200)
+
+
+def our_verdict(payload: Any, headers: dict[str, str], maximum_s: float) -> Expect | None:
+    """docs/api.md, our shape: text a string or a list of strings, target a string, no other
+    field."""
+    invalid = Expect(422, code="invalid_request")
+    if not isinstance(payload, dict) or "text" not in payload or set(payload) - {"text", "target"}:
+        return invalid
+    text, target = payload["text"], payload.get("target", "fr")
+    if isinstance(text, str):
+        text = [text]
+    if not isinstance(text, list) or not all(isinstance(t, str) for t in text):
+        return invalid
+    if not isinstance(target, str):
+        return invalid
+    return verdict(text, target, headers.get("X-Request-Timeout"), maximum_s, OURS)
+
+
+def libre_verdict(fields: Any, headers: dict[str, str], maximum_s: float) -> Expect | None:
+    """docs/api.md, LibreTranslate's API: q, source and target needed; q a string or a list of
+    strings; source en or auto; format text (html refused); alternatives a number."""
+    for name in ("q", "source", "target"):
+        if not fields.get(name):  # the first one missing is named
+            return Expect(400, says=(f"missing {name} parameter",))
+    q, source, target = fields["q"], fields["source"], fields["target"]
+    texts = [q] if isinstance(q, str) else q
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        return Expect(400)
+    if source not in ("en", "auto") or not isinstance(target, str):
+        return Expect(400)
+    if (fields.get("format") or "text") != "text":
+        return Expect(400, says=("format is not supported",))
+    try:
+        int(fields.get("alternatives") or 0)
+    except (TypeError, ValueError):
+        return Expect(400, says=("alternatives",))
+    return verdict(texts, target, headers.get("X-Request-Timeout"), maximum_s, LIBRE)
+
+
+def translation_case(
+    dialect: str,
+    texts: list[str],
+    expected: list[str] | None,
+    *,
+    as_list: bool,
+    target: str | None,
+    headers: dict[str, str],
+    maximum_s: float,
+    libre_extra: dict[str, Any] | None = None,
+    form: bool = False,
+) -> Case:
+    """A request whose body is valid, its exact answer (when ``expected`` is known) or, with
+    a bad X-Request-Timeout, the error that names it."""
+    text: str | list[str] = texts if as_list else texts[0]
+    answer: Any = expected if as_list or expected is None else expected[0]
+    timeout = headers.get("X-Request-Timeout")
+    good_deadline = timeout_ok(timeout, maximum_s)
+    if dialect == QUERY:
+        assert isinstance(text, str)
+        params = [("text", text.encode())]
+        if target is not None:
+            params.append(("target", target.encode()))
+        expect = (
+            Expect(200, answer)
+            if good_deadline
+            else Expect(422, code="invalid_request", says=("X-Request-Timeout",))
+        )
+        return Case("POST", "/", QUERY, dict(headers), params=params, expect=expect)
+    if dialect == OURS:
+        payload: dict[str, Any] = {"text": text}
+        if target is not None:
+            payload["target"] = target
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", **headers}
+        expect = (
+            Expect(200, None if answer is None else {"translation": answer})
+            if good_deadline
+            else Expect(422, code="invalid_request", says=("X-Request-Timeout",))
+        )
+        return Case("POST", "/translate", OURS, headers, body, payload=payload, expect=expect)
+    fields: dict[str, Any] = {"q": text, "source": "en", "target": target or "fr"}
+    fields.update(libre_extra or {})
+    if form:
+        assert isinstance(text, str)
+        body = urlencode(fields).encode()
+        headers = {"Content-Type": FORM, **headers}
+    else:
+        body = json.dumps(fields).encode()
+        headers = {"Content-Type": "application/json", **headers}
+    reply: Any = None
+    if answer is not None:
+        reply = {"translatedText": answer}
+        if fields["source"] == "auto":
+            one = {"confidence": 100.0, "language": "en"}
+            reply["detectedLanguage"] = [one] * len(texts) if as_list else one
+        if int(fields.get("alternatives") or 0) > 0:
+            reply["alternatives"] = [[] for _ in texts] if as_list else []
+    expect = Expect(200, reply) if good_deadline else Expect(400, says=("X-Request-Timeout",))
+    payload = {k: str(v) for k, v in fields.items()} if form else fields
+    return Case("POST", "/translate", LIBRE, headers, body, payload=payload, expect=expect)
+
+
+# --- strategies -------------------------------------------------------------------------------
 
 any_character = st.characters(exclude_categories=())  # surrogates and controls included
-any_text = st.text(any_character, max_size=120)
-text_field = st.one_of(any_text, st.lists(any_text, max_size=6))
-target_field = st.one_of(st.sampled_from(["fr", "de", "FR", "", "en"]), st.text(max_size=6))
-# Finite floats: requests refuses to send NaN or Infinity (the raw-bytes test sends them).
+any_text = st.text(any_character, max_size=60)
+# Finite floats: JSON has no NaN or Infinity (the raw-bytes test sends them anyway).
 json_value = st.recursive(
     st.none()
     | st.booleans()
@@ -28,18 +521,112 @@ json_value = st.recursive(
     | st.floats(allow_nan=False, allow_infinity=False)
     | any_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
-    max_leaves=12,
+    max_leaves=10,
 )
-translate_body = st.fixed_dictionaries(
-    {"text": st.one_of(text_field, json_value)},
-    optional={"target": st.one_of(target_field, json_value), "extra": json_value},
+odd_target = st.one_of(
+    st.sampled_from(["fr", "de", "FR", "", "en", "es", "fr ", "zz-ZZ", "auto"]),
+    st.text(max_size=6),
+    json_value,
 )
+visible_ascii = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+# A header value an HTTP client sends: no controls (tab inside allowed), no leading or trailing
+# whitespace (clients refuse the one, servers drop the other). Latin-1 above 0x7F is obs-text:
+# allowed by RFC 9110, sent byte for byte by requests.
+latin1_text = st.text(
+    st.characters(codec="latin-1", exclude_categories=("Cc",)) | st.just("\t"), max_size=40
+).map(lambda v: v.strip(" \t"))
+ascii_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.just("\t"), max_size=140
+).map(lambda v: v.strip(" \t"))
 timeout_header = st.one_of(
     st.none(),
-    st.sampled_from(["30", "120", "0", "-1", "nan", "inf", "1e400", "soon"]),
-    # Any visible ASCII: what an HTTP client will put in a header at all.
-    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=8),
+    st.sampled_from(ODD_TIMEOUTS),
+    st.floats(min_value=-5, max_value=400, allow_nan=False).map(repr),
+    st.text(visible_ascii, max_size=8),
+    latin1_text,
 )
+# Visible ASCII only where Serve reads the header itself: an obs-text X-Request-ID is a 500
+# from Serve (test_answered_before_the_graph_sees_the_request).
+request_id_header = st.one_of(
+    st.none(),
+    st.sampled_from(["", "order-4711", "x" * 128, "x" * 129, "a b", "a\tb", "-"]),
+    st.text(visible_ascii, min_size=1, max_size=140),
+    ascii_text,
+    st.integers(0, 9000).map(lambda n: "r" * n),
+)
+authorization_header = st.one_of(
+    st.none(),
+    st.sampled_from(["", "Bearer", "Bearer abc", "bearer abc", "Basic dXNlcjpwYXNz", "Token x"]),
+    st.text(visible_ascii, max_size=300).map(lambda v: f"Bearer {v}"),
+    latin1_text,
+)
+
+
+@st.composite
+def odd_headers(draw, content_types: list[str | None] | None = None) -> dict[str, str]:
+    """Headers beside the body: the deadline, the request id, a key, the content type."""
+    headers: dict[str, str] = {}
+    for name, strategy in (
+        ("X-Request-Timeout", timeout_header),
+        ("X-Request-ID", request_id_header),
+        ("Authorization", authorization_header),
+    ):
+        value = draw(strategy)
+        if value is not None:
+            headers[name] = value
+    if content_types is not None:
+        content_type = draw(st.sampled_from(content_types))
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+    if draw(st.booleans()):
+        headers["Accept"] = draw(st.sampled_from(["text/html", "application/xml", "*/*", ""]))
+    return headers
+
+
+@st.composite
+def phrases_of_one_target(draw, max_size: int = 4) -> tuple[str, list]:
+    target = draw(st.sampled_from(TARGETS))
+    chosen = draw(st.lists(st.sampled_from(BY_TARGET[target]), min_size=1, max_size=max_size))
+    return target, chosen
+
+
+@st.composite
+def valid_translation(draw, dialect: str, maximum_s: float, form: bool = False) -> Case:
+    """A request that is valid in ``dialect``, its phrasebook answer known exactly."""
+    target, phrases = draw(phrases_of_one_target(1 if dialect == QUERY or form else 4))
+    as_list = dialect not in (QUERY,) and not form and (len(phrases) > 1 or draw(st.booleans()))
+    send_target: str | None = target
+    if target == "fr" and draw(st.booleans()) and dialect != LIBRE:
+        send_target = None  # the default, fr
+    extra: dict[str, Any] = {}
+    if dialect == LIBRE:
+        extra["source"] = draw(st.sampled_from(["en", "auto"]))
+        for name, values in (
+            ("format", ["text", ""]),
+            ("alternatives", [0, 1, 3, "2", "0", ""]),
+            ("api_key", ["", "some-key", "ключ"]),
+        ):
+            if draw(st.booleans()):
+                extra[name] = draw(st.sampled_from(values))
+        if form:
+            extra = {k: str(v) for k, v in extra.items()}
+    headers = draw(odd_headers())
+    return translation_case(
+        dialect,
+        [p.english for p in phrases],
+        [served(p) for p in phrases],
+        as_list=as_list,
+        target=send_target,
+        headers=headers,
+        maximum_s=maximum_s,
+        libre_extra=extra,
+        form=form,
+    )
+
+
+def utf8_quoted(text: str) -> str:
+    """Percent-encoded UTF-8, a lone surrogate included (as the bytes no decoder accepts)."""
+    return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 
 def fuzz(examples: int) -> settings:
@@ -48,62 +635,559 @@ def fuzz(examples: int) -> settings:
         derandomize=True,
         deadline=None,
         database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
     )
 
 
-def check(response) -> None:
-    SENT["requests"] += 1
-    assert response.status_code < 500, (response.status_code, response.text[:500])
-    body = json.loads(response.text)
-    if response.status_code >= 400:
-        error = body["error"]
-        if isinstance(error, str):  # LibreTranslate's shape: a body with one of its fields
-            assert error
-        else:
-            assert error["code"] and error["message"]
+# --- fixtures ---------------------------------------------------------------------------------
 
 
-def headers_with(timeout):
-    return {} if timeout is None else {"X-Request-Timeout": timeout}
+@pytest.fixture(scope="module")
+def info(http, base_url) -> dict[str, Any]:
+    """The instance's limits and deadlines, as it serves them now."""
+    response = http.get(f"{base_url}/info", timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
-@fuzz(500)
-@given(body=translate_body, timeout=timeout_header)
-def test_request_shaped_bodies(http, base_url, body, timeout):
-    check(http.post(f"{base_url}/translate", json=body, headers=headers_with(timeout), timeout=60))
+@pytest.fixture(scope="module")
+def summary():
+    """Each test's line, printed again together when the module is done (``pytest -s``)."""
+    lines: list[str] = []
+    yield lines
+    print("\nfuzz summary:")  # noqa: T201
+    for line in lines:
+        print(f"  {line}")  # noqa: T201
 
 
-@fuzz(250)
-@given(
-    body=st.one_of(
-        json_value.map(lambda v: json.dumps(v).encode()),
-        st.sampled_from([b"NaN", b'{"text": Infinity}', b'{"text": "a", "target": -Infinity}']),
-        st.binary(max_size=200),
-    )
+@pytest.fixture
+def run(http, base_url, summary, request) -> Callable[..., Tally]:
+    """``run(cases, examples, minimum)``: send every generated case and check it; the test's
+    own tally, printed and logged, with at least ``minimum`` requests sent."""
+
+    def runner(cases: st.SearchStrategy[Case], examples: int, minimum: int | None = None) -> Tally:
+        tally = Tally(request.node.name)
+
+        @fuzz(examples)
+        @given(case=cases)
+        def one(case: Case) -> None:
+            check(case, send(http, base_url, case), tally)
+
+        try:
+            one()
+        finally:
+            summary.append(tally.line())
+            print(tally.line())  # noqa: T201
+            logger.info("%s", tally.line())
+        assert tally.sent >= (examples if minimum is None else minimum), tally.line()
+        return tally
+
+    return runner
+
+
+# --- our shape --------------------------------------------------------------------------------
+
+
+@st.composite
+def our_requests(draw, maximum_s: float) -> Case:
+    if draw(st.integers(0, 4)) == 0:
+        return draw(valid_translation(OURS, maximum_s))
+    payload: dict[str, Any] = {"text": draw(st.one_of(any_text, st.lists(any_text, max_size=6)))}
+    if draw(st.integers(0, 3)) == 0:
+        payload["text"] = draw(json_value)
+    if draw(st.booleans()):
+        payload["target"] = draw(odd_target)
+    if draw(st.integers(0, 3)) == 0:
+        name = draw(st.one_of(st.sampled_from(["extra", "q", "source", "format"]), any_text))
+        payload[name] = draw(json_value)
+    content_type = draw(st.sampled_from(JSON_TYPES * 4 + FORM_TYPES + OTHER_TYPES + [None]))
+    headers = draw(odd_headers())
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    # ASCII escapes, or raw UTF-8 (a lone surrogate then makes the body invalid UTF-8).
+    body = json.dumps(payload, ensure_ascii=draw(st.booleans()))
+    raw = body.encode("utf-8", "surrogatepass")
+    dialect, meaning = dialect_of(content_type, raw)
+    expect = refusal_of(content_type, dialect, meaning, headers, maximum_s)
+    return Case("POST", "/translate", dialect, headers, raw, payload=meaning, expect=expect)
+
+
+def test_our_shape(run, info):
+    tally = run(our_requests(info["deadlines"]["max_request_timeout_s"]), 420)
+    assert tally.counts["exact"] and tally.counts["4xx"], tally.line()
+
+
+# --- LibreTranslate's shape, JSON and form ---------------------------------------------------
+
+
+libre_value = st.one_of(json_value, any_text)
+
+
+@st.composite
+def libre_json_requests(draw, maximum_s: float) -> Case:
+    if draw(st.integers(0, 3)) == 0:
+        return draw(valid_translation(LIBRE, maximum_s))
+    fields: dict[str, Any] = {}
+    choices = {
+        "q": st.one_of(
+            st.sampled_from([p.english for p in PHRASES]),
+            any_text,
+            st.lists(any_text, max_size=5),
+            json_value,
+        ),
+        "source": st.one_of(st.sampled_from(["en", "auto", "es", "", "EN", None]), libre_value),
+        "target": st.one_of(st.sampled_from(["fr", "de", "es", "", None]), libre_value),
+        "format": st.one_of(st.sampled_from(["text", "html", "", "markdown", None]), libre_value),
+        "api_key": st.one_of(st.sampled_from(["", "key", None]), libre_value),
+        "alternatives": st.one_of(
+            st.sampled_from([0, 1, 3, -1, "2", "x", None, True, 1.5, []]), libre_value
+        ),
+        "secret": libre_value,
+    }
+    for name, strategy in choices.items():
+        if draw(st.integers(0, 3 if name in ("q", "source", "target") else 1)) > 0:
+            fields[name] = draw(strategy)
+    if not fields or draw(st.integers(0, 7)) == 0:
+        fields[draw(st.sampled_from(["q", "format", "secret"]))] = draw(libre_value)
+    if draw(st.integers(0, 5)) == 0:
+        fields[draw(any_text)] = draw(json_value)  # a field no one defines
+    headers = draw(odd_headers())
+    headers["Content-Type"] = draw(st.sampled_from(JSON_TYPES))
+    raw = json.dumps(fields, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
+    dialect, meaning = dialect_of(headers["Content-Type"], raw)
+    expect = refusal_of(headers["Content-Type"], dialect, meaning, headers, maximum_s)
+    return Case("POST", "/translate", dialect, headers, raw, payload=meaning, expect=expect)
+
+
+def test_libretranslate_json(run, info):
+    tally = run(libre_json_requests(info["deadlines"]["max_request_timeout_s"]), 380)
+    assert tally.counts["exact"] and tally.counts["4xx"], tally.line()
+
+
+form_name = st.one_of(
+    st.sampled_from(["q", "source", "target", "format", "api_key", "alternatives", "text"]),
+    any_text,
 )
-def test_arbitrary_bodies(http, base_url, body):
-    response = http.post(
-        f"{base_url}/translate",
-        data=body,
-        headers={"content-type": "application/json"},
-        timeout=60,
+form_value = st.one_of(
+    st.sampled_from([p.english for p in PHRASES] + ["en", "auto", "fr", "de", "html", "1", ""]),
+    any_text,
+    st.just("Good night.\r\nSee you tomorrow."),
+)
+
+
+@st.composite
+def libre_form_requests(draw, maximum_s: float) -> Case:
+    if draw(st.integers(0, 3)) == 0:
+        return draw(valid_translation(LIBRE, maximum_s, form=True))
+    pairs = draw(st.lists(st.tuples(form_name, form_value), max_size=7))
+    if draw(st.booleans()):
+        body = "&".join(f"{utf8_quoted(k)}={utf8_quoted(v)}" for k, v in pairs).encode()
+    else:  # a form's raw bytes: latin-1, or anything at all
+        body = draw(
+            st.one_of(
+                st.just("&".join(f"{k}={v}" for k, v in pairs).encode("utf-8", "surrogatepass")),
+                st.binary(max_size=120),
+            )
+        )
+    headers = draw(odd_headers())
+    headers["Content-Type"] = draw(st.sampled_from(FORM_TYPES))
+    # A form that is not UTF-8 is read before its dialect is known: answered in ours.
+    dialect, meaning = dialect_of(headers["Content-Type"], body)
+    expect = refusal_of(headers["Content-Type"], dialect, meaning, headers, maximum_s)
+    return Case("POST", "/translate", dialect, headers, body, payload=meaning, expect=expect)
+
+
+def test_libretranslate_form(run, info):
+    tally = run(libre_form_requests(info["deadlines"]["max_request_timeout_s"]), 320)
+    assert tally.counts["exact"] and tally.counts["4xx"], tally.line()
+
+
+# --- the tutorial's query route ---------------------------------------------------------------
+
+
+@st.composite
+def query_requests(draw, maximum_s: float) -> Case:
+    if draw(st.integers(0, 3)) == 0:
+        return draw(valid_translation(QUERY, maximum_s))
+    params: list[tuple[str, bytes]] = []
+    text = draw(st.one_of(st.none(), any_text))
+    if text is not None:
+        params.append(("text", text.encode("utf-8", "surrogatepass")))
+    if draw(st.booleans()):
+        target = draw(st.one_of(st.sampled_from(["fr", "de", "es", ""]), any_text))
+        params.append(("target", target.encode("utf-8", "surrogatepass")))
+    for _ in range(draw(st.integers(0, 2))):
+        name = draw(st.sampled_from(["text", "target", "q", "x"]))
+        params.append((name, draw(any_text).encode("utf-8", "surrogatepass")))
+    headers = draw(odd_headers(content_types=[None, *JSON_TYPES[:2], FORM, "text/plain"]))
+    body = draw(st.one_of(st.none(), st.binary(max_size=40)))
+    names = [name for name, _ in params]
+    expect = None
+    if "text" not in names:
+        expect = Expect(422, code="invalid_request", says=("text",))
+    elif names.count("text") == 1 and names.count("target") <= 1:
+        # The query is decoded as UTF-8 with errors replaced: a lone surrogate arrives as U+FFFD.
+        fields = {name: value.decode("utf-8", "replace") for name, value in params}
+        timeout = headers.get("X-Request-Timeout")
+        expect = verdict([fields["text"]], fields.get("target", "fr"), timeout, maximum_s, QUERY)
+    return Case("POST", "/", QUERY, headers, body, params=params, expect=expect)
+
+
+def test_the_tutorials_query_route(run, info):
+    tally = run(query_requests(info["deadlines"]["max_request_timeout_s"]), 300)
+    assert tally.counts["exact"] and tally.counts["4xx"], tally.line()
+
+
+# --- every other route and method -------------------------------------------------------------
+
+JSON_ROUTES = ("/health", "/languages", "/info", "/openapi.json")
+HTML_ROUTES = ("/docs", "/redoc", "/docs/oauth2-redirect")
+POST_ROUTES = ("/translate", "/")
+# LibreTranslate's routes this service does not provide (docs/api.md): 404.
+NOT_PROVIDED = ("/detect", "/translate_file", "/suggest", "/frontend/settings")
+KNOWN = JSON_ROUTES + HTML_ROUTES + POST_ROUTES
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+
+
+def route_expectation(method: str, path: str) -> Expect:
+    """What Starlette's router and the app answer (docs/api.md: 404 and 405 in our shape)."""
+    route = unquote(path, errors="replace")
+    if route.endswith("/") and route != "/" and route.rstrip("/") in KNOWN:
+        return Expect(307)
+    if route not in KNOWN:
+        return Expect(404, code="not_found")
+    if method == "GET" and route in JSON_ROUTES:
+        return Expect(200)
+    if method in ("GET", "HEAD") and route in HTML_ROUTES:
+        return Expect(200, "html")
+    if method == "POST" and route == "/translate":  # no body: not JSON
+        return Expect(400, code="malformed_json")
+    if method == "POST" and route == "/":
+        return Expect(422, code="invalid_request", says=("text",))
+    return Expect(405, code="method_not_allowed")
+
+
+segment = st.text(any_character, min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
+
+
+def encoded_path(segments: list[str]) -> str:
+    return "/" + "/".join(utf8_quoted(s) for s in segments)
+
+
+@st.composite
+def route_requests(draw) -> Case:
+    path = draw(
+        st.one_of(
+            st.sampled_from(KNOWN + NOT_PROVIDED),
+            st.sampled_from(KNOWN + NOT_PROVIDED),
+            st.tuples(st.sampled_from(KNOWN[:-1]), st.sampled_from(["/", "//"])).map("".join),
+            st.lists(segment, min_size=1, max_size=3).map(encoded_path),
+        )
     )
-    check(response)
+    method = draw(st.one_of(st.just("GET"), st.sampled_from(METHODS)))
+    # Any query: no GET route reads one (the POST routes' own fields excluded).
+    names = any_text.filter(lambda name: name not in ("text", "target"))
+    params = draw(st.lists(st.tuples(names, any_text), max_size=2))
+    encoded = [
+        (k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass")) for k, v in params
+    ]
+    return Case(
+        method,
+        path,
+        ROUTES,
+        draw(odd_headers()),
+        params=encoded or None,
+        expect=route_expectation(method, path),
+    )
 
 
-@fuzz(250)
-@given(text=any_text, target=target_field, timeout=timeout_header)
-def test_the_tutorials_query_route(http, base_url, text, target, timeout):
-    response = http.post(
+def test_every_route_and_method(run):
+    tally = run(route_requests(), 260)
+    apart = tally.counts["503"] + tally.counts["504"]
+    assert tally.counts["expected"] + apart == tally.sent, tally.line()
+    assert min(tally.counts["2xx"], tally.counts["3xx"], tally.counts["4xx"]) > 0, tally.line()
+
+
+# --- odd headers on valid requests ------------------------------------------------------------
+
+
+@st.composite
+def header_requests(draw, maximum_s: float) -> Case:
+    """A valid translation in some dialect, its headers fuzzed: the answer is exact, or the
+    error that names X-Request-Timeout, or (a fuzzed deadline too short) a 504."""
+    dialect = draw(st.sampled_from([OURS, LIBRE, QUERY]))
+    form = dialect == LIBRE and draw(st.booleans())
+    case = draw(valid_translation(dialect, maximum_s, form=form))
+    if dialect != QUERY:
+        types = FORM_TYPES if form else JSON_TYPES
+        case.headers["Content-Type"] = draw(st.sampled_from(types))
+        case.chunked = draw(st.booleans())
+    for name in ("Accept-Encoding", "X-Forwarded-For", "Cookie", "User-Agent"):
+        if draw(st.integers(0, 4)) == 0:
+            case.headers[name] = draw(latin1_text)
+    if draw(st.integers(0, 4)) == 0:
+        case.headers["Connection"] = draw(st.sampled_from(["close", "keep-alive"]))
+    return case
+
+
+def test_odd_headers_on_valid_requests(run, info):
+    tally = run(header_requests(info["deadlines"]["max_request_timeout_s"]), 250)
+    assert tally.counts["exact"] >= 50, tally.line()
+
+
+# --- arbitrary bodies -------------------------------------------------------------------------
+
+
+@st.composite
+def arbitrary_bodies(draw, maximum_s: float) -> Case:
+    body = draw(
+        st.one_of(
+            json_value.map(lambda v: json.dumps(v).encode()),
+            st.sampled_from(
+                [b"NaN", b'{"text": Infinity}', b'{"text": "a", "target": -Infinity}', b"[" * 5000]
+            ),
+            st.binary(max_size=200),
+        )
+    )
+    content_type = draw(st.sampled_from([*JSON_TYPES, *FORM_TYPES[:1], None]))
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    dialect, meaning = dialect_of(content_type, body)
+    return Case(
+        "POST",
+        "/translate",
+        dialect,
+        headers,
+        body,
+        payload=meaning,
+        expect=refusal_of(content_type, dialect, meaning, headers, maximum_s),
+    )
+
+
+def refusal_of(
+    content_type: str | None, dialect: str, meaning: Any, headers: dict[str, str], maximum_s: float
+) -> Expect | None:
+    """What docs/api.md says ``POST /translate`` answers this body, once its dialect is known."""
+    if media_type(content_type) != FORM and not is_json_type(content_type):
+        return Expect(422, code="invalid_request", says=("content-type",))
+    if dialect == LIBRE:
+        return libre_verdict(meaning, headers, maximum_s)
+    if meaning is UNREADABLE:  # not UTF-8 JSON, or a form that is not UTF-8
+        if media_type(content_type) == FORM:
+            return Expect(422, code="invalid_request", says=("UTF-8",))
+        return Expect(400, code="malformed_json")
+    return our_verdict(meaning, headers, maximum_s)
+
+
+def test_arbitrary_bodies(run, info):
+    tally = run(arbitrary_bodies(info["deadlines"]["max_request_timeout_s"]), 200)
+    assert tally.counts["expected"] >= 150, tally.line()
+
+
+# --- at, one below and one above each limit ---------------------------------------------------
+
+PER_TEXT, TEXTS, PER_REQUEST = (
+    "max_chars_per_text",
+    "max_texts_per_request",
+    "max_chars_per_request",
+)
+# Whitespace a text may be padded with: the gaps come back as they are, so the answer is
+# still known exactly, and the padding costs the model nothing. Non-ASCII spaces: the limit
+# counts code points, not bytes.
+PADDING = {"spaces": " ", "lines": "\n", "mixed": " \t\n", "wide": "\u3000\u00a0"}
+# Content the model must read all of: only sent with a deadline too short to meet (504): the
+# point is that the size was let through.
+DENSE = {"words": "Where is the station? ", "astral": "\U0001f600\U0001d11e e\u0301 "}
+
+
+def fill(phrase_text: str, size: int, filler: str) -> str:
+    """``phrase_text`` then ``filler`` repeated: exactly ``size`` characters."""
+    if size <= len(phrase_text):
+        return phrase_text[:size]
+    pad = filler * (size // len(filler) + 1)
+    return phrase_text + pad[: size - len(phrase_text)]
+
+
+@st.composite
+def limit_requests(draw, kind: str, offset: int, info: dict[str, Any]) -> Case:
+    limits = info["limits"]
+    maximum_s = info["deadlines"]["max_request_timeout_s"]
+    limit = limits[kind]
+    size = limit + offset
+    over = offset > 0
+    # LibreTranslate's form and the query route carry one text: only the per-text limit.
+    dialects = [OURS, LIBRE, "form", QUERY] if kind == PER_TEXT else [OURS, LIBRE]
+    dialect = draw(st.sampled_from(dialects))
+    form = dialect == "form"
+    dialect = LIBRE if form else dialect
+    target, (phrase,) = draw(phrases_of_one_target(1))
+    dense = draw(st.integers(0, 3)) == 0
+    fillers = dict(PADDING)
+    if dialect == QUERY:  # the text travels in the URL: ASCII, or HAProxy's 16 KiB refuses it
+        fillers = {"spaces": " ", "lines": "\n"}
+    filler_name = draw(st.sampled_from(sorted(fillers)))
+    filler = fillers[filler_name]
+    if dense:
+        filler_name = draw(st.sampled_from(sorted(DENSE) if dialect != QUERY else ["words"]))
+        filler = DENSE[filler_name]
+    # A valid request's translation is slow when dense or long: a deadline it cannot meet
+    # then (504, counted apart). Over the limit, any deadline: the refusal comes first.
+    slow = dense or kind == TEXTS
+    timeout = TINY_TIMEOUT if (dense or (slow and draw(st.booleans()))) else None
+    if draw(st.integers(0, 3)) == 0 and not dense and timeout is None:
+        timeout = draw(st.sampled_from(["60", str(maximum_s)]))
+    headers = {} if timeout is None else {"X-Request-Timeout": timeout}
+
+    pool = BY_TARGET[target]
+    if kind == PER_TEXT:
+        big = fill(phrase.english, size, filler)
+        others = (
+            draw(st.lists(st.sampled_from(pool), max_size=2))
+            if dialect in (OURS, LIBRE) and not form
+            else []
+        )
+        position = draw(st.integers(0, len(others)))
+        as_list = bool(others) or (not form and dialect != QUERY and draw(st.booleans()))
+        texts = [p.english for p in others]
+        texts.insert(position, big)
+        expected = [served(p) for p in others]
+        expected.insert(
+            position, fill(served(phrase), len(served(phrase)) + size - len(phrase.english), filler)
+        )
+        where = f"[{position}]" if as_list else ""
+        actual, unit = size, "characters"
+    elif kind == TEXTS:
+        chosen = [pool[(pool.index(phrase) + k) % len(pool)] for k in range(size)]
+        texts = [p.english for p in chosen]
+        expected = [served(p) for p in chosen]
+        as_list, where, actual, unit = True, "", size, "texts"
+    else:
+        per_text = limits[PER_TEXT]
+        count = max(math.ceil(size / per_text), 1) + draw(st.integers(0, 3))
+        count = min(count, limits[TEXTS])
+        sizes = [size // count + (1 if k < size % count else 0) for k in range(count)]
+        texts = [fill(phrase.english, s, filler) for s in sizes]
+        exact = all(s >= len(phrase.english) for s in sizes) and not dense
+        expected = (
+            [
+                fill(served(phrase), len(served(phrase)) + s - len(phrase.english), filler)
+                for s in sizes
+            ]
+            if exact
+            else None
+        )
+        as_list, where, actual, unit = True, "", size, "characters"
+    if dense:
+        expected = None
+    if dialect == QUERY:
+        as_list = False
+    case = translation_case(
+        dialect,
+        texts,
+        expected,
+        as_list=as_list,
+        target=target,
+        headers=headers,
+        maximum_s=maximum_s,
+        form=form,
+    )
+    if over:
+        if dialect == LIBRE:
+            case.expect = Expect(400, says=(f"q{where}:", str(limit), str(actual)))
+        else:
+            details = {"limit": limit, "actual": actual, "unit": unit}
+            case.expect = Expect(
+                413, code="payload_too_large", details=details, says=(f"text{where}:",)
+            )
+    return case
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1], ids=["below", "at", "above"])
+@pytest.mark.parametrize("kind", [PER_TEXT, TEXTS, PER_REQUEST])
+def test_at_and_around_each_limit(run, info, kind, offset):
+    examples = {PER_TEXT: 30, TEXTS: 8, PER_REQUEST: 14}[kind]
+    tally = run(limit_requests(kind, offset, info), examples)
+    if offset > 0:
+        assert tally.counts["4xx"] == tally.sent, tally.line()
+    else:
+        assert tally.counts["4xx"] == 0, tally.line()
+        apart = tally.counts["503"] + tally.counts["504"]
+        assert tally.counts["2xx"] + apart == tally.sent, tally.line()
+
+
+# --- what Serve or HAProxy answers before the graph -------------------------------------------
+
+
+def _long_non_ascii_query(base_url: str) -> requests.Response:
+    # 5000 characters, the per-text limit: 30,000 bytes of URL once percent-encoded.
+    return requests.post(
         f"{base_url}/",
-        params={"text": text.encode("utf-8", "surrogatepass"), "target": target},
-        headers=headers_with(timeout),
+        params={"text": "é" * 4999 + "."},
+        headers={"X-Request-Timeout": TINY_TIMEOUT},
+        timeout=120,
+    )
+
+
+def _obs_text_request_id(base_url: str) -> requests.Response:
+    # RFC 9110 allows obs-text (bytes 0x80-0xFF) in a field value; docs/api.md: an id that is
+    # not visible ASCII is replaced, the request answered.
+    return requests.post(
+        f"{base_url}/translate",
+        json={"text": "Good night."},
+        headers={"X-Request-ID": "café"},
         timeout=60,
     )
-    check(response)
 
 
-def test_over_a_thousand_requests_were_sent_without_a_5xx(http, base_url):
-    assert SENT["requests"] >= 1000
-    assert http.post(f"{base_url}/translate", json={"text": "Hello world!"}).status_code == 200
+def _serves_own_timeout_header(base_url: str) -> requests.Response:
+    return requests.post(
+        f"{base_url}/translate",
+        json={"text": "Good night."},
+        headers={"X-Request-Timeout-Seconds": "0.001"},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "send_it",
+    [
+        pytest.param(
+            _long_non_ascii_query,
+            marks=pytest.mark.xfail(
+                raises=AssertionError,
+                strict=True,
+                reason="HAProxy (tune.bufsize 16 KiB) answers a longer request line itself: "
+                "400 text/html",
+            ),
+            id="query-route-text-at-the-limit-in-non-ascii",
+        ),
+        pytest.param(
+            _obs_text_request_id,
+            marks=pytest.mark.xfail(
+                raises=AssertionError,
+                strict=True,
+                reason="Serve's direct ingress decodes X-Request-ID as UTF-8: 500 text/plain",
+            ),
+            id="obs-text-request-id",
+        ),
+        pytest.param(
+            _serves_own_timeout_header,
+            marks=pytest.mark.xfail(
+                raises=AssertionError,
+                strict=True,
+                reason="Serve's own X-Request-Timeout-Seconds header: 408 text/plain",
+            ),
+            id="serves-timeout-header",
+        ),
+    ],
+)
+def test_answered_before_the_graph_sees_the_request(base_url, send_it):
+    """Requests a client may send that Serve or HAProxy answers before the ingress sees them:
+    they break 'every error is JSON' (and, for the request id, 'no 5xx'). Strict, so a Ray
+    that fixes one makes its case pass and its marker come off."""
+    response = send_it(base_url)
+    assert response.status_code in (200, 504), (response.status_code, response.text[:200])
+    assert response.headers["content-type"].startswith("application/json")
