@@ -23,10 +23,13 @@ checkpoint: $(CHECKPOINT)/model.safetensors
 
 # `serve run configs/$(CONFIG).yaml`, on a local Ray whose Prometheus endpoint is fixed at
 # http://127.0.0.1:$(METRICS_PORT)/metrics (graph/run.py). CONFIG=cpu-fast: the int8 engine.
+# It checks its ports first and stops at once, naming the holder, if one is taken.
 CONFIG ?= local
 METRICS_PORT ?= 8080
+DASHBOARD_PORT ?= 8265
 run: checkpoint
-	METRICS_PORT=$(METRICS_PORT) $(BIN)/python -m graph.run configs/$(CONFIG).yaml
+	METRICS_PORT=$(METRICS_PORT) DASHBOARD_PORT=$(DASHBOARD_PORT) \
+		$(BIN)/python -m graph.run configs/$(CONFIG).yaml
 
 # The ctranslate2 engine's conversion ahead of time (it also converts on first load).
 COMPUTE_TYPES ?= int8
