@@ -45,8 +45,8 @@ def haproxy_ports(environ: Mapping[str, str]) -> dict[int, str]:
     stats = int(environ.get("RAY_SERVE_HAPROXY_STATS_PORT") or HAPROXY_STATS_PORT)
     metrics = int(environ.get("RAY_SERVE_HAPROXY_METRICS_PORT") or HAPROXY_METRICS_PORT)
     return {
-        stats: "HAProxy's stats page (RAY_SERVE_HAPROXY_STATS_PORT)",
-        metrics: "HAProxy's Prometheus endpoint (RAY_SERVE_HAPROXY_METRICS_PORT)",
+        stats: "HAProxy's stats page, RAY_SERVE_HAPROXY_STATS_PORT",
+        metrics: "HAProxy's Prometheus endpoint, RAY_SERVE_HAPROXY_METRICS_PORT",
     }
 
 

@@ -4,6 +4,7 @@ Every Ray cluster the tests start runs with the settings make run, make bench an
 pods start Ray with (graph/cluster.py), so the suite exercises the mode that ships.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,47 @@ from pathlib import Path
 import pytest
 
 from graph.cluster import apply_ray_env
+from graph.ports import haproxy_ports, taken_ports
 from tests.paths import PHRASEBOOK_CHECKPOINT, ROOT
 
 apply_ray_env()
+
+NEEDS_RAY = ("integration", "slow")
+
+
+def ray_ports(items: list[pytest.Item]) -> dict[int, str]:
+    """The ports the selected tests' Ray clusters listen on: HAProxy's, and what each test
+    module (``RAY_PORTS``, else ``PORT``) or its package's conftest (``RAY_PORTS``) declares."""
+    needed: dict[int, str] = {}
+    modules = {item.module for item in items if isinstance(item, pytest.Function)}
+    for module in modules:
+        conftest = sys.modules.get(f"{module.__name__.rpartition('.')[0]}.conftest")
+        declared = dict(getattr(conftest, "RAY_PORTS", {}))
+        if hasattr(module, "RAY_PORTS"):
+            declared.update(module.RAY_PORTS)
+        elif hasattr(module, "PORT"):
+            declared[module.PORT] = f"{module.__name__}'s Serve HTTP"
+        needed.update(declared)
+    if needed:
+        needed.update(haproxy_ports(os.environ))
+    return needed
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop at once, naming the holder, when a port the selected Ray tests need is taken:
+    otherwise each of their tests errors, far from the cause."""
+    if session.config.option.collectonly:
+        return
+    items = [i for i in session.items if any(i.get_closest_marker(m) for m in NEEDS_RAY)]
+    taken = taken_ports(ray_ports(items))
+    if taken:
+        pytest.exit(
+            "a port the Ray tests need is taken:\n  "
+            + "\n  ".join(taken)
+            + "\nstop that process, or move the tests (TEST_SERVE_PORT, TEST_METRICS_PORT,"
+            " TEST_STOP_SERVE_PORT, RAY_SERVE_HAPROXY_STATS_PORT, RAY_SERVE_HAPROXY_METRICS_PORT)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(scope="session")

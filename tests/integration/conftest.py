@@ -19,6 +19,11 @@ from graph.deploy import deploy, load_config, local_serve
 PORT = int(os.environ.get("TEST_SERVE_PORT", "8123"))
 # Ray's Prometheus exporter for this instance (the slow tests' clusters use PORT + 50, + 51).
 METRICS_PORT = int(os.environ.get("TEST_METRICS_PORT", PORT + 1))
+# Checked free before the suite starts (tests/conftest.py), with HAProxy's.
+RAY_PORTS = {
+    PORT: "tests/integration's Serve HTTP, TEST_SERVE_PORT",
+    METRICS_PORT: "tests/integration's Ray metrics, TEST_METRICS_PORT",
+}
 
 
 @pytest.fixture(scope="package")
