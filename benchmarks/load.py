@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import aiohttp
@@ -46,10 +46,11 @@ class RequestFailed(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """One measured request: its latency, and the error kind if it failed."""
+    """One measured request: its latency, and the error kind (and what it said) if it failed."""
 
     latency_s: float
     error: str | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class LoadResult:
     mean_ms: float | None
     concurrency: int | None = None
     rate: float | None = None
+    # The first answer of each error kind, so that a count in a table can be traced to a cause.
+    error_examples: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,6 +144,9 @@ def summarize(
         mean_ms=sum(latencies_ms) / len(latencies_ms) if latencies_ms else None,
         concurrency=concurrency,
         rate=rate,
+        error_examples={
+            kind: next(o.detail for o in outcomes if o.error == kind) for kind in sorted(errors)
+        },
     )
 
 
@@ -172,7 +178,7 @@ async def _timed(send: Send, text: str, timeout_s: float | None, started: float)
         else:
             await asyncio.wait_for(send(text), timeout_s)
     except Exception as error:
-        return Outcome(time.perf_counter() - started, error_kind(error))
+        return Outcome(time.perf_counter() - started, error_kind(error), str(error)[:200])
     return Outcome(time.perf_counter() - started)
 
 

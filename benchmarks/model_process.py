@@ -69,9 +69,11 @@ def calls(start: int, count: int, clients: int, size: int) -> Iterator[list[int]
         yield [index % size for index in range(first, last)]
 
 
-def outcome_error(outcome: TranslatorOutcome) -> str | None:
-    """How a failed text is counted: its error code, as the HTTP API would answer it."""
-    return outcome.code if isinstance(outcome, TranslationServiceError) else None
+def outcome_of(answer: TranslatorOutcome, latency_s: float) -> Outcome:
+    """A failed text is counted by its error code, as the HTTP API would answer it."""
+    if isinstance(answer, TranslationServiceError):
+        return Outcome(latency_s, answer.code, answer.message[:200])
+    return Outcome(latency_s)
 
 
 def drive(
@@ -97,7 +99,7 @@ def drive(
         call_started = time.perf_counter()
         answers = run_call([TextItem(texts[i], TARGET) for i in indices])
         latency_s = time.perf_counter() - call_started
-        outcomes += [Outcome(latency_s, outcome_error(answer)) for answer in answers]
+        outcomes += [outcome_of(answer, latency_s) for answer in answers]
         if outputs is not None:
             outputs += [
                 reassemble(a.gaps, a.segments) if isinstance(a, SegmentedText) else ""

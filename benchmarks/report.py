@@ -154,8 +154,20 @@ docs/benchmarks.md describes the method.
 """
 
 
+def error_notes(rows: list[dict[str, Any]]) -> str:
+    """What each row's errors said, the first answer of each kind."""
+    lines = [
+        f"- {r['system']}, {r['engine']}, {r['workload']}, {r['concurrency']} clients: "
+        f'{count} {kind} ("{r.get("error_examples", {}).get(kind, "")}")'
+        for r in rows
+        for kind, count in r["errors"].items()
+    ]
+    return "\nErrors:\n\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def markdown(results: dict[str, Any]) -> str:
-    return f"{header(results)}\n{markdown_table(results['rows'])}{NOTES}"
+    rows = results["rows"]
+    return f"{header(results)}\n{markdown_table(rows)}{error_notes(rows)}{NOTES}"
 
 
 def series_of(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -287,9 +287,12 @@ def median_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Several measurements of one point as one row: medians of the rates and latencies (of
     two, their mean), requests and errors summed."""
     errors: dict[str, int] = {}
+    examples: dict[str, str] = {}
     for r in rows:
         for kind, count in r["errors"].items():
             errors[kind] = errors.get(kind, 0) + count
+        for kind, example in r.get("error_examples", {}).items():
+            examples.setdefault(kind, example)
 
     def median(key: str) -> float | None:
         values = [r[key] for r in rows if r[key] is not None]
@@ -307,6 +310,7 @@ def median_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "issued": sum(r["issued"] for r in rows),
         "completed": sum(r["completed"] for r in rows),
         "errors": errors,
+        "error_examples": examples,
         "measurements": len(rows),
     }
 

@@ -70,6 +70,7 @@ def result_rows() -> list[dict]:
             added_p50_ms=300.0,
             vs_seed=6.0,
             errors={"http_503": 2},
+            error_examples={"http_503": "busy"},
         ),
         row("model alone", "ctranslate2 int8", 1, 4.0, None),
     ]
@@ -113,6 +114,7 @@ def test_the_markdown_names_the_command_the_commit_and_the_machine():
     assert 'Made by `make bench BENCH_ARGS="--rounds 2"`' in text
     assert "0123456789abcdef (with uncommitted changes)" in text
     assert "AMD EPYC (family 25, model 17; avx2, avx512f, avx512_bf16, avx512_vnni)" in text
+    assert '- graph, torch float32, uniform, 32 clients: 2 http_503 ("busy")' in text
     assert "ray 2.60.0" in text and "ctranslate2" not in text.split("versions:")[1].split("\n")[0]
 
 

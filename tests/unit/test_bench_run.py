@@ -127,6 +127,7 @@ def test_a_median_row_sums_requests_and_errors():
     merged = median_row(rows)
     assert (merged["throughput"], merged["p50_ms"]) == (12.0, 200.0)
     assert merged["errors"] == {"http_503": 3, "x": 1}
+    assert merged["error_examples"] == {}
     assert (merged["issued"], merged["measurements"]) == (20, 2)
     nothing = median_row([measured("graph", "e", "mixed", 1, 0.0, 1.0) | {"p50_ms": None}])
     assert nothing["p50_ms"] is None

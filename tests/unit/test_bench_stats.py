@@ -43,15 +43,16 @@ def test_summarize_counts_errors_apart_and_divides_by_the_wall_clock():
     outcomes = [
         Outcome(0.3),
         Outcome(0.1),
-        Outcome(5.0, "timeout"),
+        Outcome(5.0, "timeout", "took too long"),
         Outcome(0.2),
-        Outcome(0.01, "http_503"),
-        Outcome(0.02, "http_503"),
+        Outcome(0.01, "http_503", "first busy"),
+        Outcome(0.02, "http_503", "second busy"),
     ]
     result = summarize("closed", outcomes, wall_s=2.0, concurrency=4)
     assert result.issued == 6
     assert result.completed == 3
     assert result.errors == {"http_503": 2, "timeout": 1}
+    assert result.error_examples == {"http_503": "first busy", "timeout": "took too long"}
     # Completed over wall clock: not issued over wall clock, not 1 / mean latency.
     assert result.throughput == pytest.approx(1.5)
     assert result.p50_ms == pytest.approx(200)

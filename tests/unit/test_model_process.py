@@ -7,7 +7,7 @@ from benchmarks.model_process import (
     ModelProcess,
     calls,
     drive,
-    outcome_error,
+    outcome_of,
     replica_environment,
     runner_for,
 )
@@ -88,6 +88,7 @@ def test_drive_counts_failed_texts_by_their_error_code():
     outputs: list[str] = []
     result = drive(run_call, ["bad", "ok"], clients=1, requests=4, outputs=outputs)
     assert result.errors == {"translation_failed": 2}
+    assert result.error_examples == {"translation_failed": "no"}
     assert result.completed == 2
     assert outputs == ["", "OK", "", "OK"]
 
@@ -104,8 +105,9 @@ def test_every_text_goes_to_french_without_a_deadline():
 
 
 def test_an_outcome_is_an_error_only_when_it_is_one():
-    assert outcome_error(DeadlineExceeded("late")) == "deadline_exceeded"
-    assert outcome_error(translated("x")) is None
+    late = outcome_of(DeadlineExceeded("late"), 0.5)
+    assert (late.error, late.detail, late.latency_s) == ("deadline_exceeded", "late", 0.5)
+    assert outcome_of(translated("x"), 0.5).error is None
 
 
 def test_the_child_gets_the_thread_count_ray_gives_the_replica():
