@@ -94,7 +94,7 @@ def supervise(argv: list[str]) -> int:
     taken = taken_ports(ports_needed(argv, os.environ))
     if taken:
         say("not started, a port it needs is taken:\n  " + "\n  ".join(taken))
-        say("stop that process, or give this run other ports (docs/operations.md, Stopping)")
+        say("stop that process, or run on other ports: docs/operations.md, Stopping and ports")
         return 1
 
     stop = _Stop()
