@@ -279,8 +279,8 @@ class CTranslate2Engine(TokenizedCheckpoint):
         texts = self.tokenizer.batch_decode(
             output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
         )
-        end = self.tokenizer.eos_token
+        end, fixed = self.tokenizer.eos_token, self.targets[target].fixed_length
         return [
-            Generated(text, bool(tokens) and tokens[-1] == end)
+            Generated(text, fixed or (bool(tokens) and tokens[-1] == end))
             for text, tokens in zip(texts, hypotheses, strict=True)
         ]

@@ -23,6 +23,16 @@ class TargetDecoding:
     prefix: str
     generate_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def fixed_length(self) -> bool:
+        """Every output is exactly the length limit, by request (minimum = maximum): reaching
+        the limit without an end token is then no sign of a cut translation."""
+        kwargs = self.generate_kwargs
+        if kwargs.get("max_new_tokens") is not None:
+            return (kwargs.get("min_new_tokens") or 0) >= kwargs["max_new_tokens"]
+        maximum = kwargs.get("max_length")
+        return maximum is not None and (kwargs.get("min_length") or 0) >= maximum
+
 
 def targets_from_task_params(
     task_specific_params: Mapping[str, Mapping[str, Any]] | None,

@@ -95,7 +95,8 @@ class TorchEngine(TokenizedCheckpoint):
         # at the length limit.
         eos = self.config.eos_token_id
         ended = (output_ids[:, 1:] == eos).any(dim=1).tolist()
-        return [Generated(text, bool(done)) for text, done in zip(texts, ended, strict=True)]
+        fixed = decoding.fixed_length
+        return [Generated(text, fixed or done) for text, done in zip(texts, ended, strict=True)]
 
     def _encode_by_length(
         self, input_ids: Sequence[list[int]], padded: Mapping[str, torch.Tensor]

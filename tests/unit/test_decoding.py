@@ -1,4 +1,6 @@
-from deployments.engines.decoding import targets_from_task_params
+import pytest
+
+from deployments.engines.decoding import TargetDecoding, targets_from_task_params
 
 # t5-small's own task_specific_params (shared/reference/t5-small-config.json), copied so this
 # test runs where ../shared is absent.
@@ -58,3 +60,18 @@ def test_overrides_replace_the_checkpoints_values_for_every_target():
 def test_a_checkpoint_without_translation_tasks_has_no_targets():
     assert targets_from_task_params(None) == {}
     assert targets_from_task_params({"summarization": {"num_beams": 4}}) == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fixed"),
+    [
+        ({"max_length": 33, "min_length": 33}, True),
+        ({"max_length": 300}, False),
+        ({"max_length": 300, "min_length": 10}, False),
+        ({"max_new_tokens": 32, "min_new_tokens": 32}, True),
+        ({"max_new_tokens": 32, "min_length": 40}, False),
+        ({}, False),
+    ],
+)
+def test_fixed_length_decoding_is_told_apart(kwargs, fixed):
+    assert TargetDecoding("fr", "", kwargs).fixed_length is fixed
