@@ -125,7 +125,7 @@ class TranslatorSettings(_Settings):
     # is floor(num_cpus), so a 0.5-CPU replica would otherwise run on one. None: the engine's.
     threads: PositiveInt | None = None
     # torch, with threads set: a model call of at most this many texts runs on one thread,
-    # where a second costs more than it gives (0: never; docs/benchmarks.md).
+    # where a second costs more than it gives (0: never; docs/engines.md).
     single_thread_max_texts: NonNegativeInt = 0
     decoding: DecodingSettings = DecodingSettings()
     batching: TranslatorBatching = TranslatorBatching()
