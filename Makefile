@@ -66,3 +66,10 @@ bench-model: $(BIN)/.installed
 bench: bench-model
 	BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' \
 		$(BIN)/python -m benchmarks.run $(BENCH_CHECKPOINT) $(BENCH_ARGS)
+
+# Not in CI: the graph at 70% of its capacity for MINUTES, its Translator killed every 5 minutes;
+# results in benchmarks/results/soak-cpu.{json,md} (docs/operations.md).
+MINUTES ?= 30
+.PHONY: soak
+soak: bench-model
+	$(BIN)/python -m benchmarks.soak --minutes $(MINUTES)
