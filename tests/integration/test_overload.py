@@ -7,6 +7,7 @@ import time
 import aiohttp
 import pytest
 
+from deployments.batching.admission import RATE_WINDOW_S
 from tests.integration.client import SEPARABLE, served
 from tests.integration.redeploy import ingress_changed, translator_changed
 
@@ -89,6 +90,9 @@ def test_under_a_burst_on_a_slow_model_every_200_comes_within_the_wait_bound(
         ingress_changed(graph_config, **ingress),
         translator_changed(graph_config, engine="tests.fixtures.engines:slow"),
     ):
+        # The rate window still holds the fast engine's completions from earlier tests: let
+        # them age out, or admission would expect the slowed model to be as fast.
+        time.sleep(RATE_WINDOW_S + 0.5)
         # A few model calls first, so that the ingress knows the graph's rate (admission is
         # already at work here: a rate measured on small batches refuses some of these).
         for _ in range(3):
