@@ -105,10 +105,10 @@ class TranslationIngress:
         admission, settings = self._admission, self._settings
         admission.max_pending = settings.max_pending_texts
         admission.max_queue_wait_s = settings.max_queue_wait_s
-        # Before any rate is known, one batch's worth: at most one model call to wait for
-        # (with no wait bound configured, only the deadlines and max_pending_texts hold).
+        # One batch's worth waits for at most one model call; before any rate is known it is
+        # the limit (with no wait bound configured, only deadlines and max_pending_texts hold).
         bounded = settings.max_queue_wait_s is not None
-        admission.cold_start_texts = settings.max_batch_size if bounded else None
+        admission.one_call_texts = settings.max_batch_size if bounded else None
 
     # The Python API: serve.get_app_handle("translation").translate.remote(text, target="fr").
     async def translate(

@@ -5,8 +5,10 @@ Without a bound, a spike queues behind the model and every caller's latency grow
 all time out. Two bounds here: the expected wait (the texts ahead of a request and its own,
 over the rate the graph has recently completed texts at while it had work) must fit
 ``max_queue_wait_s`` and the request's own deadline; and, as a backstop, at most
-``max_pending`` texts in flight. Until a rate is known (a cold graph), at most
-``cold_start_texts`` are in flight. A request with nothing ahead of it is always admitted.
+``max_pending`` texts in flight. Up to ``one_call_texts`` in flight (one model call's worth)
+are admitted whatever the rate: the rate was measured at the load seen so far, and a low load's
+small batches understate what a full batch completes; until a rate is known (a cold graph),
+that is also the limit. A request with nothing ahead of it is always admitted.
 
 Pure Python, one instance per ingress replica (its event loop is single-threaded, so no locks).
 """
@@ -35,12 +37,12 @@ class AdmissionControl:
         max_pending: int,
         *,
         max_queue_wait_s: float | None = None,
-        cold_start_texts: int | None = None,
+        one_call_texts: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_pending = max_pending
         self.max_queue_wait_s = max_queue_wait_s
-        self.cold_start_texts = cold_start_texts
+        self.one_call_texts = one_call_texts
         self.pending = 0
         self.refused = 0
         self._clock = clock
@@ -67,18 +69,20 @@ class AdmissionControl:
 
     def _check_wait(self, count: int, timeout_s: float | None) -> None:
         rate = self.rate()
+        one_call = self.one_call_texts
         if rate is None:
-            cold = self.cold_start_texts
-            if cold is not None and self.pending + count > cold:
+            if one_call is not None and self.pending + count > one_call:
                 self._refuse(
                     f"the service is warming up ({self.pending} texts in flight before its "
-                    f"rate is known, limit {cold})",
-                    limit=cold,
+                    f"rate is known, limit {one_call})",
+                    limit=one_call,
                     in_flight=self.pending,
                     retry_after_s=MIN_RETRY_AFTER_S,
                 )
             return
-        bounds = [b for b in (self.max_queue_wait_s, timeout_s) if b is not None]
+        within_one_call = one_call is not None and self.pending + count <= one_call
+        queue_bound = None if within_one_call else self.max_queue_wait_s
+        bounds = [b for b in (queue_bound, timeout_s) if b is not None]
         if not bounds:
             return
         wait = (self.pending + count) / rate

@@ -98,7 +98,7 @@ def test_a_request_with_nothing_ahead_is_always_admitted():
 
 
 def test_until_a_rate_is_known_one_batch_is_admitted():
-    control = AdmissionControl(max_pending=1000, max_queue_wait_s=5.0, cold_start_texts=4)
+    control = AdmissionControl(max_pending=1000, max_queue_wait_s=5.0, one_call_texts=4)
     control.admit(3)
     control.admit(1)
     with pytest.raises(Overloaded) as caught:
@@ -116,3 +116,23 @@ def test_the_rate_forgets_old_completions_and_retry_after_is_bounded():
     clock.now += 60
     assert control.rate() is None
     assert control.retry_after_s() == 1
+
+
+def test_one_calls_worth_is_admitted_whatever_the_rate_says():
+    """A rate measured on lone texts (batches of one) understates a full batch: a burst that
+    fits one model call is not refused on it; past one call, the wait bound holds again."""
+    clock = Clock()
+    control = AdmissionControl(
+        max_pending=1000, max_queue_wait_s=2.0, one_call_texts=32, clock=clock
+    )
+    for _ in range(4):
+        busy(control, clock, 1, 1.0)  # 1 text/s, as lone requests are served
+    for _ in range(32):
+        control.admit(1)  # 32 s at the lone-text rate, but one model call
+    with pytest.raises(Overloaded) as caught:
+        control.admit(1)
+    assert "expected wait" in caught.value.message
+    control.release(32, completed=False)
+    control.admit(16)
+    with pytest.raises(Overloaded):  # the request's own deadline still counts
+        control.admit(1, timeout_s=5.0)
