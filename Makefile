@@ -73,3 +73,9 @@ MINUTES ?= 30
 .PHONY: soak
 soak: bench-model
 	$(BIN)/python -m benchmarks.soak --minutes $(MINUTES)
+
+# Not in CI: 600 requests at once on the t5-small-shaped checkpoint; every 200 within
+# max_queue_wait_s plus one model call. Results in benchmarks/results/burst-cpu.{json,md}.
+.PHONY: burst
+burst: bench-model
+	$(BIN)/python -m benchmarks.burst
