@@ -122,7 +122,7 @@ def test_the_results_table_is_marked_for_the_next_bench_run():
     assert text.count("<!-- results:start -->") == text.count("<!-- results:end -->") == 1
     start, end = text.index("<!-- results:start -->"), text.index("<!-- results:end -->")
     assert start < end
-    assert "| system | backend | workload |" in text[start:end]
+    assert "| engine | workload | clients |" in text[start:end]
 
 
 def test_a_curl_command_is_read_as_curl_sends_it():
