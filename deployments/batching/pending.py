@@ -52,6 +52,12 @@ async def unless_all_gone(response: DeploymentResponse, pending: list[Pending]) 
     all_gone = asyncio.ensure_future(_all_gone(pending))
     try:
         await asyncio.wait({result, all_gone}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        # This batch was cancelled itself (the replica stopping): so is its downstream call,
+        # whose outcome nobody would read.
+        response.cancel()
+        result.cancel()
+        raise
     finally:
         all_gone.cancel()
     if result.done():
