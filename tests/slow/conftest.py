@@ -8,13 +8,15 @@ shuts its cluster down before the next module starts its own, so plain `pytest` 
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 import ray
 import requests
 from ray import serve
+from ray.cluster_utils import Cluster
 
 from checkpoints.phrasebook import load_phrasebook
 from deployments.text.typography import postprocess_segment
@@ -44,6 +46,43 @@ def start_serve(port: int) -> None:
 def stop_serve() -> None:
     serve.shutdown()
     ray.shutdown()
+
+
+# Custom resources that place the deployments as the GPU manifest does: the ingress and the
+# postprocessor on the head (FRONTEND), the Translator on model nodes (MODEL_NODE).
+MODEL_NODE = "model_node"
+FRONTEND = "frontend"
+NODE_CPUS = 2
+
+
+@contextmanager
+def two_tier_cluster(model_nodes: int, model_node_units: int) -> Iterator[tuple[Cluster, list]]:
+    """A ``ray.cluster_utils`` cluster, connected to: a head with FRONTEND and ``model_nodes``
+    nodes with ``model_node_units`` of MODEL_NODE each. Yields the cluster and its model nodes."""
+    no_ray_yet()
+    with pytest.MonkeyPatch.context() as patch:
+        # Cluster() records its address in /tmp/ray as "the current cluster", where a plain
+        # `ray.init()` or `serve status` of anyone else on this machine would then connect.
+        patch.setattr(ray._private.utils, "write_ray_address", lambda *args, **kwargs: None)
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={
+                "num_cpus": NODE_CPUS,
+                "resources": {FRONTEND: 2},
+                "include_dashboard": False,
+            },
+        )
+    workers = [
+        cluster.add_node(num_cpus=NODE_CPUS, resources={MODEL_NODE: model_node_units})
+        for _ in range(model_nodes)
+    ]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
+        yield cluster, workers
+    finally:
+        stop_serve()
+        cluster.shutdown()
 
 
 @pytest.fixture(scope="module")

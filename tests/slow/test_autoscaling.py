@@ -16,21 +16,25 @@ import time
 from dataclasses import dataclass
 
 import pytest
-import ray
-from ray.cluster_utils import Cluster
 from ray.serve._private.common import ReplicaState
 
 from graph.deploy import deploy, deployment_of, load_config, replicas
-from tests.slow.conftest import FRENCH, SLOW_PORT, SteadyLoad, no_ray_yet, start_serve, stop_serve
+from tests.slow.conftest import (
+    FRENCH,
+    FRONTEND,
+    MODEL_NODE,
+    NODE_CPUS,
+    SLOW_PORT,
+    SteadyLoad,
+    start_serve,
+    two_tier_cluster,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 logger = logging.getLogger(__name__)
 
 PORT = SLOW_PORT + 2
-MODEL_NODE = "model_node"  # the two worker nodes have it; the Translator asks for one
-FRONTEND = "frontend"  # only the head has it: the ingress and postprocessor ask for it
-NODE_CPUS = 2
 TRANSLATOR_CPUS = 1
 MAX_REPLICAS = 3  # more than one model node holds: scaling out crosses nodes
 # Seconds, for a test; cpu.yaml keeps Serve's defaults (30 s up, 600 s down, metrics every 10 s).
@@ -77,28 +81,8 @@ def autoscaled_config(phrasebook_checkpoint) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster():
-    no_ray_yet()
-    with pytest.MonkeyPatch.context() as patch:
-        # As in test_multinode.py: keep this cluster out of /tmp/ray's "current cluster".
-        patch.setattr(ray._private.utils, "write_ray_address", lambda *args, **kwargs: None)
-        cluster = Cluster(
-            initialize_head=True,
-            head_node_args={
-                "num_cpus": NODE_CPUS,
-                "resources": {FRONTEND: 2},
-                "include_dashboard": False,
-            },
-        )
-    workers = [
-        cluster.add_node(num_cpus=NODE_CPUS, resources={MODEL_NODE: NODE_CPUS}) for _ in range(2)
-    ]
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address, log_to_driver=False)
-    try:
+    with two_tier_cluster(model_nodes=2, model_node_units=NODE_CPUS) as (cluster, workers):
         yield cluster, workers
-    finally:
-        stop_serve()
-        cluster.shutdown()
 
 
 @pytest.fixture(scope="module")

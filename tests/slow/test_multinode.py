@@ -7,38 +7,28 @@ import pytest
 import ray
 import requests
 from ray import serve
-from ray.cluster_utils import Cluster
 
 from graph.app import APP_NAME
 from graph.deploy import deploy, deployment_of, replicas
-from tests.slow.conftest import FRENCH, SLOW_PORT, no_ray_yet, served, start_serve, stop_serve
+from tests.slow.conftest import (
+    FRENCH,
+    FRONTEND,
+    MODEL_NODE,
+    SLOW_PORT,
+    served,
+    start_serve,
+    two_tier_cluster,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PORT = SLOW_PORT
-MODEL_NODE = "model_node"  # only the worker node has it: the Translator asks for it
-FRONTEND = "frontend"  # only the head has it: the ingress and postprocessor ask for it
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    no_ray_yet()
-    with pytest.MonkeyPatch.context() as patch:
-        # Cluster() records its address in /tmp/ray as "the current cluster", where a plain
-        # `ray.init()` or `serve status` of anyone else on this machine would then connect.
-        patch.setattr(ray._private.utils, "write_ray_address", lambda *args, **kwargs: None)
-        cluster = Cluster(
-            initialize_head=True,
-            head_node_args={"num_cpus": 2, "resources": {FRONTEND: 2}, "include_dashboard": False},
-        )
-    worker = cluster.add_node(num_cpus=2, resources={MODEL_NODE: 1})
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address, log_to_driver=False)
-    try:
+    with two_tier_cluster(model_nodes=1, model_node_units=1) as (cluster, (worker,)):
         yield cluster, worker
-    finally:
-        stop_serve()
-        cluster.shutdown()
 
 
 @pytest.fixture(scope="module")
