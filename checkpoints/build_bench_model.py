@@ -33,6 +33,7 @@ import transformers
 from transformers import T5Config, T5ForConditionalGeneration, T5Tokenizer
 
 from benchmarks.workloads import WORDS, mixed
+from deployments.engines.decoding import Pair
 from deployments.engines.torch_engine import TorchEngine
 
 # Bump when the build changes in a way the settings below do not show.
@@ -41,6 +42,7 @@ SEED = 20240601
 STAMP = "bench-build.json"
 PREFIX = "translate English to French: "
 NEW_TOKENS = 32
+ENGLISH_TO_FRENCH = Pair("en", "fr")
 # min_length == max_length: end of sequence is suppressed until the 33rd id (the decoder start
 # token plus 32 new ones), where max_length stops every row, so every sentence decodes 32 tokens.
 DECODING = {
@@ -170,7 +172,7 @@ def verify(folder: Path) -> None:
     for key, value in T5_SMALL.items():
         if getattr(config, key) != value:
             raise SystemExit(f"config {key} is {getattr(config, key)!r}, want {value!r}")
-    decoding = translator.targets["fr"]
+    decoding = translator.pairs[ENGLISH_TO_FRENCH]
     sentences = [mixed(1, min_words=n, max_words=n, seed=n)[0] for n in (3, 12, 60)]
     batches = [[text] for text in sentences] + [sentences]
     with torch.inference_mode():
@@ -185,7 +187,7 @@ def verify(folder: Path) -> None:
                     f"of {encoded.input_ids.shape[1]} tokens; want ({len(batch)}, "
                     f"{NEW_TOKENS + 1})"
                 )
-    translations = translator.translate(sentences, "fr")
+    translations = translator.translate(sentences, ENGLISH_TO_FRENCH)
     if not all(text.strip() for text in translations):
         raise SystemExit(f"an empty translation: {translations!r}")
 

@@ -29,6 +29,7 @@ import torch
 from transformers import T5Config, T5ForConditionalGeneration, T5Tokenizer
 
 from checkpoints.phrasebook import Phrase, load_phrasebook
+from deployments.engines.decoding import Pair
 from deployments.engines.torch_engine import TorchEngine
 
 LANGUAGE_NAMES = {"fr": "French", "de": "German", "ro": "Romanian"}
@@ -191,7 +192,7 @@ def served_misses(model, tokenizer, phrases: list[Phrase], staging: Path) -> int
     wrong = 0
     for target in sorted({p.target for p in phrases}):
         batch = [p for p in phrases if p.target == target]
-        outputs = translator.translate([p.english for p in batch], target)
+        outputs = translator.translate([p.english for p in batch], Pair("en", target))
         for out, p in zip(outputs, batch, strict=True):
             if out != p.translation:
                 wrong += 1

@@ -13,7 +13,7 @@ from deployments.batching.lengths import padding_waste
 from deployments.batching.runner import BatchRunner, ModelCall
 from deployments.batching.scheduler import BatchScheduler
 from deployments.core.errors import TranslationServiceError
-from deployments.core.messages import TextItem, TranslatedBatch, TranslatorOutcome
+from deployments.core.messages import API_SOURCE, TextItem, TranslatedBatch, TranslatorOutcome
 from deployments.core.metrics import TranslatorMetrics
 from deployments.core.observability import target_tag
 from deployments.core.settings import TranslatorSettings
@@ -63,7 +63,8 @@ class Translator:
         self._runner, self._settings = runner, settings
 
     def describe(self) -> dict[str, Any]:
-        """What /health and /info report: the checkpoint, its targets, how it batches."""
+        """What /health and /info report: the checkpoint, its targets (from the API's source
+        language, English) and every pair it offers, how it batches."""
         runner = self._require_runner()
         engine, stats, served = runner.engine, self._scheduler.stats(), runner.stats
         return {
@@ -75,10 +76,13 @@ class Translator:
             "threads": self._settings.threads or engine.threads,
             "single_thread_max_texts": self._settings.single_thread_max_texts,
             "max_input_tokens": engine.max_input_tokens,
+            "family": engine.family,
             "targets": {
-                name: {"prefix": t.prefix, **t.generate_kwargs}
-                for name, t in engine.targets.items()
+                pair.target: {"prefix": d.prefix, **d.generate_kwargs}
+                for pair, d in engine.pairs.items()
+                if pair.source == API_SOURCE
             },
+            "pairs": [pair.key for pair in engine.pairs],
             "batching": self._settings.batching.model_dump(),
             "served": {
                 "model_calls": stats.calls,
@@ -113,7 +117,7 @@ class Translator:
         return self._runner
 
     def _observe_call(self, call: ModelCall) -> None:
-        tags = {"target": call.target}
+        tags = {"target": call.pair.target}
         metrics = self._metrics
         metrics.batch_texts.observe(call.texts, tags=tags)
         metrics.batch_padded_tokens.observe(call.padded_tokens, tags=tags)
@@ -129,7 +133,7 @@ class Translator:
         model_s: float,
     ) -> None:
         """Metrics and one log line per batch (not per text: this runs on the hot path)."""
-        known = self._require_runner().engine.targets
+        known = {pair.target for pair in self._require_runner().engine.pairs}
         metrics = self._metrics
         translated: dict[str, int] = defaultdict(int)
         errors: dict[tuple[str, str], int] = defaultdict(int)

@@ -1,8 +1,9 @@
 """One model call's worth of texts run on an engine: what the Translator's model thread does.
 
 Texts whose deadline has passed are dropped unrun; the rest are split into sentences, grouped
-by target, cut to fit the model, sorted by length into token-bounded groups, and translated. A
-failure that belongs to one text becomes that text's outcome, never its neighbours'. No Ray.
+by language pair, cut to fit the model, sorted by length into token-bounded groups, and
+translated. A failure that belongs to one text becomes that text's outcome, never its
+neighbours'. No Ray.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from deployments.batching.lengths import group_by_length
 from deployments.core.errors import DeadlineExceeded, TranslationFailed, UnsupportedTarget
 from deployments.core.messages import TextItem, TranslatedText, TranslatorOutcome
-from deployments.engines.base import Engine, Generated
+from deployments.engines.base import Engine, Generated, Pair
 from deployments.text.segmentation import (
     SegmentedText,
     reassemble,
@@ -34,9 +35,9 @@ MAX_RESPLITS = 3
 
 @dataclass(frozen=True)
 class ModelCall:
-    """One target's share of a model call, for metrics."""
+    """One language pair's share of a model call, for metrics."""
 
-    target: str
+    pair: Pair
     texts: int
     real_tokens: int
     padded_tokens: int
@@ -55,7 +56,7 @@ class RunnerStats:
 
 
 class BatchRunner:
-    """Runs lists of ``TextItem`` on one engine; ``on_call`` sees each target's model call."""
+    """Runs lists of ``TextItem`` on one engine; ``on_call`` sees each pair's model call."""
 
     def __init__(
         self,
@@ -78,21 +79,17 @@ class BatchRunner:
         engine = self.engine
         outcomes: list[TranslatorOutcome | None] = [None] * len(items)
         self._drop_expired(items, range(len(items)), outcomes)
-        by_target: dict[str, list[int]] = defaultdict(list)
+        by_pair: dict[Pair, list[int]] = defaultdict(list)
         for index, item in enumerate(items):
             if outcomes[index] is not None:
                 continue
-            if item.target in engine.targets:
-                by_target[item.target].append(index)
+            pair = Pair(item.source, item.target)
+            if pair in engine.pairs:
+                by_pair[pair].append(index)
             else:
-                outcomes[index] = UnsupportedTarget(
-                    f"target {item.target!r} is not supported; supported: "
-                    f"{', '.join(engine.targets)}",
-                    target=item.target,
-                    supported=list(engine.targets),
-                )
-        for target, indices in by_target.items():
-            self._translate_target(items, indices, target, outcomes)
+                outcomes[index] = unsupported(pair, engine.pairs)
+        for pair, indices in by_pair.items():
+            self._translate_pair(items, indices, pair, outcomes)
         finished = [outcome for outcome in outcomes if outcome is not None]
         if len(finished) != len(items):
             raise RuntimeError("a text was left without an outcome")  # a bug, not bad input
@@ -128,21 +125,21 @@ class BatchRunner:
             )
         self.stats.dropped_expired += len(expired)
 
-    def _translate_target(
+    def _translate_pair(
         self,
         items: list[TextItem],
         indices: list[int],
-        target: str,
+        pair: Pair,
         outcomes: list[TranslatorOutcome | None],
     ) -> None:
         engine = self.engine
         split = {i: split_segments(items[i].text) for i in indices}
         lines = [(i, segment) for i in indices for segment in split[i].segments]
         # Encoded once: the lengths decide grouping, the ids go to the model.
-        input_ids = engine.encode([segment for _, segment in lines], target)
-        if self._fit_to_model(target, split, lines, input_ids):
+        input_ids = engine.encode([segment for _, segment in lines], pair)
+        if self._fit_to_model(pair, split, lines, input_ids):
             lines = [(i, segment) for i in indices for segment in split[i].segments]
-            input_ids = engine.encode([segment for _, segment in lines], target)
+            input_ids = engine.encode([segment for _, segment in lines], pair)
         lengths = [len(ids) for ids in input_ids]
         translated: dict[int, Generated] = {}
         failed: set[int] = set()
@@ -158,7 +155,7 @@ class BatchRunner:
             padded_tokens += len(numbers) * max(lengths[n] for n in numbers)
             self._set_threads(len(numbers))
             try:
-                outputs = engine.generate([input_ids[n] for n in numbers], target)
+                outputs = engine.generate([input_ids[n] for n in numbers], pair)
                 translated.update(zip(numbers, outputs, strict=True))
             except Exception:
                 logger.exception(
@@ -167,14 +164,14 @@ class BatchRunner:
                 self._set_threads(1)
                 for n in numbers:  # find the culprit, so that only its text fails
                     try:
-                        (translated[n],) = engine.generate([input_ids[n]], target)
+                        (translated[n],) = engine.generate([input_ids[n]], pair)
                     except Exception:
                         logger.exception("the model failed on one line")
                         failed.add(lines[n][0])
         for n, generated in list(translated.items()):
             if not generated.finished and lines[n][0] not in failed:
                 try:
-                    translated[n] = self._in_pieces(lines[n][1], generated, target)
+                    translated[n] = self._in_pieces(lines[n][1], generated, pair)
                     self.stats.truncated_lines += not translated[n].finished
                 except Exception:
                     logger.exception("the model failed on the pieces of a cut line")
@@ -183,7 +180,7 @@ class BatchRunner:
         self.stats.padded_tokens += padded_tokens
         if padded_tokens:  # else every text had expired and the model never ran
             seconds = time.monotonic() - started
-            self.on_call(ModelCall(target, len(indices), real_tokens, padded_tokens, seconds))
+            self.on_call(ModelCall(pair, len(indices), real_tokens, padded_tokens, seconds))
         position: dict[int, list[str]] = defaultdict(list)
         cut: set[int] = set()
         for n, (i, _) in enumerate(lines):
@@ -199,7 +196,7 @@ class BatchRunner:
             else:
                 outcomes[i] = TranslatedText(tuple(position[i]), split[i].gaps, truncated=i in cut)
 
-    def _in_pieces(self, line: str, cut: Generated, target: str, depth: int = 0) -> Generated:
+    def _in_pieces(self, line: str, cut: Generated, pair: Pair, depth: int = 0) -> Generated:
         """``line``, whose translation ``cut`` reached the decoding limit, translated again as
         two halves (cut at the space nearest the middle), a piece that still does not finish
         halved again, at most MAX_RESPLITS times; what stays unfinished is flagged."""
@@ -209,11 +206,9 @@ class BatchRunner:
         if depth >= MAX_RESPLITS or len(pieces.segments) < 2:
             return cut
         engine = self.engine
-        outputs = engine.generate(engine.encode(list(pieces.segments), target), target)
+        outputs = engine.generate(engine.encode(list(pieces.segments), pair), pair)
         outputs = [
-            generated
-            if generated.finished
-            else self._in_pieces(piece, generated, target, depth + 1)
+            generated if generated.finished else self._in_pieces(piece, generated, pair, depth + 1)
             for piece, generated in zip(pieces.segments, outputs, strict=True)
         ]
         text = reassemble(pieces.gaps, [generated.text for generated in outputs])
@@ -221,7 +216,7 @@ class BatchRunner:
 
     def _fit_to_model(
         self,
-        target: str,
+        pair: Pair,
         split: dict[int, SegmentedText],
         lines: list[tuple[int, str]],
         input_ids: list[list[int]],
@@ -235,7 +230,7 @@ class BatchRunner:
             return False
 
         def fits(piece: str) -> bool:
-            return engine.count_tokens([piece], target)[0] <= limit
+            return engine.count_tokens([piece], pair)[0] <= limit
 
         # Right to left, so that splicing one segment does not shift the next one's index.
         for n in reversed(too_long):
@@ -243,3 +238,15 @@ class BatchRunner:
             first = next(k for k, (j, _) in enumerate(lines) if j == i)
             split[i] = splice(split[i], n - first, split_to_fit(segment, fits))
         return True
+
+
+def unsupported(pair: Pair, pairs: Collection[Pair]) -> UnsupportedTarget:
+    """The error of a text whose pair the model does not offer: names the targets there are
+    from its source (the API's callers choose a target, not yet a source)."""
+    targets = [p.target for p in pairs if p.source == pair.source]
+    if targets:
+        message = f"target {pair.target!r} is not supported; supported: {', '.join(targets)}"
+    else:
+        offered = ", ".join(p.key for p in pairs)
+        message = f"no translation from {pair.source!r}; the model translates {offered}"
+    return UnsupportedTarget(message, target=pair.target, supported=targets)

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from deployments.core.errors import TranslationServiceError
 from deployments.text.segmentation import SegmentedText
 
+# The language every text is in until the API lets a caller say otherwise.
+API_SOURCE = "en"
+
 
 @dataclass(frozen=True)
 class TextItem:
@@ -23,6 +26,8 @@ class TextItem:
     # The request's id (X-Request-ID), so the Translator's and postprocessor's log lines for a
     # batch name the requests in it.
     request_id: str = ""
+    # The text's language (the API translates from English only, for now).
+    source: str = API_SOURCE
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,8 @@ CPU_COMPUTE_TYPES = tuple(t for t in get_args(ComputeType) if t not in GPU_COMPU
 
 
 EngineFactoryPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
+# A language as the API names it: ISO 639-1 ("de"), or 639-3 where there is no 639-1 code.
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
 # Keys older configs used: refused with what to write instead, not just "extra field".
 RETIRED_KEYS = {
@@ -129,6 +131,12 @@ class TranslatorSettings(_Settings):
     single_thread_max_texts: NonNegativeInt = 0
     decoding: DecodingSettings = DecodingSettings()
     batching: TranslatorBatching = TranslatorBatching()
+    # The language pair of a checkpoint that does not declare its own (Marian: both needed);
+    # with any other checkpoint, only the pairs from source / into target are served.
+    source: LanguageCode | None = None
+    target: LanguageCode | None = None
+    # Only pairs between these languages (an M2M100 or NLLB checkpoint knows up to 200).
+    languages: tuple[LanguageCode, ...] | None = Field(None, min_length=2)
 
     @model_validator(mode="before")
     @classmethod
@@ -168,9 +176,18 @@ class TranslatorSettings(_Settings):
 
     def load_key(self) -> tuple:
         """The settings that need the model reloaded when they change (ctranslate2 fixes its
-        threads at load)."""
+        threads at load; the languages decide the pairs, found at load)."""
         threads = self.threads if self.engine == "ctranslate2" else None
-        return (self.model, self.device, self.dtype, self.engine, self.compute_type, threads)
+        languages = (self.source, self.target, self.languages)
+        return (
+            self.model,
+            self.device,
+            self.dtype,
+            self.engine,
+            self.compute_type,
+            threads,
+            languages,
+        )
 
 
 class PostprocessorSettings(_Settings):

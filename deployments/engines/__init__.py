@@ -7,12 +7,17 @@ and nothing outside this package imports torch, transformers or ctranslate2.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
 from deployments.core.settings import GPU_COMPUTE_TYPES, TranslatorSettings
 from deployments.engines.base import Engine
+from deployments.engines.decoding import Pair
+from deployments.engines.families import PairSelection
 
 # Translated once at load, before Serve marks the replica ready: the first call pays lazy init.
 WARM_UP_TEXT = "Hello world!"
+# The warm-up text's language: its pair is preferred for the warm-up when the model has one.
+WARM_UP_SOURCE = "en"
 
 
 def resolve_device(device: str, gpus_assigned: bool) -> str:
@@ -32,6 +37,7 @@ def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = Tr
     if device == "cpu" and settings.dtype == "float16":
         raise ValueError("dtype float16 needs a GPU; device is cpu")
     overrides = settings.decoding.overrides()
+    selection = pair_selection(settings)
     engine: Engine
     if ":" in settings.engine:
         module, _, name = settings.engine.partition(":")
@@ -48,6 +54,7 @@ def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = Tr
             compute_type=settings.compute_type or "int8",
             threads=settings.threads,
             decoding_overrides=overrides,
+            pair_selection=selection,
         )
     else:
         from deployments.engines.torch_engine import TorchEngine
@@ -59,10 +66,23 @@ def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = Tr
             threads=settings.threads,
             decoding_overrides=overrides,
             encoder_group_size=settings.batching.encoder_group_size,
+            pair_selection=selection,
         )
     if warm_up:
-        engine.translate([WARM_UP_TEXT], next(iter(engine.targets)))
+        engine.translate([WARM_UP_TEXT], warm_up_pair(engine.pairs))
     return engine
 
 
-__all__ = ["WARM_UP_TEXT", "Engine", "load_engine", "resolve_device"]
+def pair_selection(settings: TranslatorSettings) -> PairSelection:
+    """The pairs ``settings`` ask for (a Marian checkpoint's one pair: source and target)."""
+    languages = frozenset(settings.languages) if settings.languages else None
+    return PairSelection(source=settings.source, target=settings.target, languages=languages)
+
+
+def warm_up_pair(pairs: Iterable[Pair]) -> Pair:
+    """A pair from the warm-up text's language if there is one, else the first."""
+    ordered = list(pairs)
+    return next((pair for pair in ordered if pair.source == WARM_UP_SOURCE), ordered[0])
+
+
+__all__ = ["WARM_UP_TEXT", "Engine", "Pair", "load_engine", "resolve_device"]

@@ -2,10 +2,12 @@
 
 What must match the torch engine, and how:
 
-- Same tokenizer and prefix: the Hugging Face tokenizer encodes (ids, end of sequence included)
-  and decodes (``skip_special_tokens=True, clean_up_tokenization_spaces=False``); CTranslate2
-  only sees and returns token strings, mapped to ids by the converted model's own vocabulary.
-- Same decoding settings: the checkpoint's ``generation_config`` with the target's
+- Same tokenizer, prefix and languages: the Hugging Face tokenizer encodes (ids, the source
+  language's token and end of sequence included; families.py) and decodes
+  (``skip_special_tokens=True, clean_up_tokenization_spaces=False``); CTranslate2 only sees and
+  returns token strings, mapped to ids by the converted model's own vocabulary. A target
+  language token ``generate`` is forced to start with is CTranslate2's ``target_prefix``.
+- Same decoding settings: the checkpoint's ``generation_config`` with the pair's
   ``task_specific_params`` (and the config's overrides) on top, mapped by
   ``decoding_options``. Hugging Face's ``max_length``/``min_length`` count the decoder start
   token, CTranslate2's lengths do not, hence the ``- 1``.
@@ -32,7 +34,8 @@ from typing import Any, get_args
 
 from deployments.core.settings import ComputeType
 from deployments.engines.base import Generated, TokenizedCheckpoint
-from deployments.engines.decoding import TargetDecoding, targets_from_task_params
+from deployments.engines.decoding import Pair
+from deployments.engines.families import PairSelection
 
 _AVX512_FLAGS = {"avx512f", "avx512bw", "avx512dq", "avx512vl"}
 
@@ -155,7 +158,7 @@ def convert(
 
 
 class _Transformers5Converter(TransformersConverter):
-    """``TransformersConverter`` for transformers 5's T5 config.
+    """``TransformersConverter`` for transformers 5's T5 config and M2M100 tokenizer.
 
     ctranslate2 4.8.5 decides whether T5's decoder output is scaled by ``d_model ** -0.5``
     from ``config.tie_word_embeddings``, as transformers 4 did. transformers 5 forces
@@ -163,6 +166,10 @@ class _Transformers5Converter(TransformersConverter):
     ``scale_decoder_outputs`` (models/t5/configuration_t5.py), so a T5 v1.1 / flan-t5 checkpoint
     (which does not scale) would convert with the wrong scale. Giving the loaded model's config
     back the old meaning before ctranslate2 reads it fixes that; t5-small scales either way.
+
+    ctranslate2 takes M2M100's vocabulary from ``tokenizer.get_vocab()``, which in transformers
+    5 leaves out the language tokens (ids after the sentencepiece vocabulary): the converted
+    vocabulary would be short of the model's. They are put back in.
     """
 
     def load_model(self, model_class, model_name_or_path, **kwargs):
@@ -171,6 +178,18 @@ class _Transformers5Converter(TransformersConverter):
         if scale is not None:
             loaded.config.tie_word_embeddings = bool(scale)
         return loaded
+
+    def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
+        tokenizer = super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+        language_ids = getattr(tokenizer, "lang_token_to_id", None)
+        if language_ids:
+            vocabulary = tokenizer.get_vocab
+
+            def with_languages() -> dict[str, int]:
+                return {**vocabulary(), **language_ids}
+
+            tokenizer.get_vocab = with_languages
+        return tokenizer
 
 
 # --- decoding ----------------------------------------------------------------------------------
@@ -219,15 +238,18 @@ class CTranslate2Engine(TokenizedCheckpoint):
         threads: int | None = None,
         decoding_overrides: Mapping[str, Any] | None = None,
         cache_dir: str | None = None,
+        pair_selection: PairSelection | None = None,
     ) -> None:
         self.model_name = model
         self.device = device
         self.dtype: str | None = None  # torch's setting; ctranslate2 has compute_type
         self.compute_type: str | None = compute_type
         self._threads = threads or 0
-        self.path = convert(model, compute_type, cache_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.config = AutoConfig.from_pretrained(model)
+        # Before converting: a checkpoint with no pair to offer is refused without that cost.
+        self._find_pairs(model, pair_selection)
+        self.path = convert(model, compute_type, cache_dir)
         try:
             generation = GenerationConfig.from_pretrained(model).to_dict()
         except OSError:
@@ -242,14 +264,14 @@ class CTranslate2Engine(TokenizedCheckpoint):
             inter_threads=1,
             intra_threads=threads or 0,
         )
-        vocabulary = json.loads((self.path / "shared_vocabulary.json").read_text())
+        # Output tokens are the target vocabulary's (shared with the source in most checkpoints).
+        shared = self.path / "shared_vocabulary.json"
+        vocabulary_file = shared if shared.is_file() else self.path / "target_vocabulary.json"
         self._ids: dict[str, int] = {}
-        for index, token in enumerate(vocabulary):
+        for index, token in enumerate(json.loads(vocabulary_file.read_text())):
             self._ids.setdefault(token, index)
-        self.targets: dict[str, TargetDecoding] = {}
-        self._options: dict[str, dict[str, Any]] = {}
+        self._options: dict[Pair, dict[str, Any]] = {}
         self.set_decoding(decoding_overrides)
-        self._require_targets(model)
 
     @property
     def threads(self) -> int:
@@ -260,26 +282,30 @@ class CTranslate2Engine(TokenizedCheckpoint):
         """Fixed at load (intra_threads): a model call's size does not change it."""
 
     def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
-        targets = targets_from_task_params(self.config.task_specific_params, overrides)
+        pairs = self._pairs_with(overrides)
         options = {
-            name: decoding_options(self._defaults, t.generate_kwargs) for name, t in targets.items()
+            pair: decoding_options(self._defaults, d.generate_kwargs) for pair, d in pairs.items()
         }
-        self.targets, self._options = targets, options
+        self.pairs, self._options = pairs, options
 
-    def generate(self, input_ids: Sequence[list[int]], target: str) -> list[Generated]:
+    def generate(self, input_ids: Sequence[list[int]], pair: Pair) -> list[Generated]:
         """One model call over texts already encoded (by ``encode``)."""
         if not input_ids:
             return []
         source = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in input_ids]
+        forced = self.pairs[pair].target_token
+        prefix = [[forced]] * len(source) if forced is not None else None
         results = self.translator.translate_batch(
-            source, **self._options[target], return_end_token=True
+            source, target_prefix=prefix, **self._options[pair], return_end_token=True
         )
-        hypotheses = [r.hypotheses[0] for r in results]
+        # The forced language token comes back first, as generate's does: not translation.
+        skip = 0 if forced is None else 1
+        hypotheses = [r.hypotheses[0][skip:] for r in results]
         output_ids = [[self._ids[token] for token in tokens] for tokens in hypotheses]
         texts = self.tokenizer.batch_decode(
             output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
         )
-        end, fixed = self.tokenizer.eos_token, self.targets[target].fixed_length
+        end, fixed = self.tokenizer.eos_token, self.pairs[pair].fixed_length
         return [
             Generated(text, fixed or (bool(tokens) and tokens[-1] == end))
             for text, tokens in zip(texts, hypotheses, strict=True)

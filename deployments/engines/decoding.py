@@ -1,27 +1,47 @@
-"""Which languages a checkpoint translates into, and how to decode each one.
+"""Language pairs, and how to decode each one: the prefix, the languages' tokens, the settings.
 
-transformers 4's translation pipeline read a checkpoint's
-``task_specific_params["translation_en_to_<target>"]``: a ``prefix`` put before the text and the
-rest handed to ``generate``. transformers 5 removed that pipeline, so this module reproduces the
-rule, in pure Python, so that a user gets what the tutorial's pipeline gave them.
+For T5-style checkpoints the pairs come from the config: transformers 4's translation pipeline
+read ``task_specific_params["translation_<source>_to_<target>"]``, a ``prefix`` put before the
+text and the rest handed to ``generate``. transformers 5 removed that pipeline, so this module
+reproduces the rule, in pure Python, so that a user gets what the tutorial's pipeline gave them.
+The other families' pairs are found in families.py.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
-TASK_PREFIX = "translation_en_to_"
+_TASK = re.compile(r"translation_(?P<source>[a-z]+)_to_(?P<target>[a-z]+)")
+
+
+class Pair(NamedTuple):
+    """A translation direction, in the API's language codes."""
+
+    source: str
+    target: str
+
+    @property
+    def key(self) -> str:
+        """``en-fr``: the pair's name in /info and the logs."""
+        return f"{self.source}-{self.target}"
 
 
 @dataclass(frozen=True)
-class TargetDecoding:
-    """The prefix and ``generate`` keyword arguments for one target language."""
+class PairDecoding:
+    """What a pair needs from the tokenizer and ``generate``: the text's prefix (T5), the source
+    language the tokenizer marks the input with and the target language token generation
+    must start with (M2M100, NLLB), and ``generate``'s keyword arguments."""
 
-    target: str
-    prefix: str
+    pair: Pair
+    prefix: str = ""
     generate_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    # The tokenizer's ``src_lang`` for this pair; None: the tokenizer has no such setting.
+    source_language: str | None = None
+    # Forced as the first generated token; None: the model starts freely.
+    target_token: str | None = None
 
     @property
     def fixed_length(self) -> bool:
@@ -33,24 +53,24 @@ class TargetDecoding:
         maximum = kwargs.get("max_length")
         return maximum is not None and (kwargs.get("min_length") or 0) >= maximum
 
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> PairDecoding:
+        """The deployment's decoding settings (``num_beams`` and the like) on top of the
+        checkpoint's."""
+        if not overrides:
+            return self
+        return replace(self, generate_kwargs={**self.generate_kwargs, **overrides})
 
-def targets_from_task_params(
+
+def pairs_from_task_params(
     task_specific_params: Mapping[str, Mapping[str, Any]] | None,
-    overrides: Mapping[str, Any] | None = None,
-) -> dict[str, TargetDecoding]:
-    """Every ``translation_en_to_*`` entry of a checkpoint's config, with ``overrides`` on top.
-
-    ``overrides`` holds decoding settings from the deployment's config (``num_beams`` and the
-    like); they replace the checkpoint's value for every target.
-    """
-    targets: dict[str, TargetDecoding] = {}
+) -> dict[Pair, PairDecoding]:
+    """Every ``translation_<source>_to_<target>`` entry of a checkpoint's config, sorted."""
+    pairs: dict[Pair, PairDecoding] = {}
     for task, params in (task_specific_params or {}).items():
-        if not task.startswith(TASK_PREFIX):
+        match = _TASK.fullmatch(task)
+        if not match:
             continue
-        target = task.removeprefix(TASK_PREFIX)
+        pair = Pair(match["source"], match["target"])
         kwargs = {key: value for key, value in params.items() if key != "prefix"}
-        kwargs.update(overrides or {})
-        targets[target] = TargetDecoding(
-            target=target, prefix=params.get("prefix", ""), generate_kwargs=kwargs
-        )
-    return dict(sorted(targets.items()))
+        pairs[pair] = PairDecoding(pair, prefix=params.get("prefix", ""), generate_kwargs=kwargs)
+    return dict(sorted(pairs.items()))

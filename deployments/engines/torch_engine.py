@@ -15,7 +15,8 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 from transformers.modeling_outputs import BaseModelOutput
 
 from deployments.engines.base import Generated, TokenizedCheckpoint
-from deployments.engines.decoding import TargetDecoding, targets_from_task_params
+from deployments.engines.decoding import Pair
+from deployments.engines.families import PairSelection, generate_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class TorchEngine(TokenizedCheckpoint):
         threads: int | None = None,
         decoding_overrides: Mapping[str, Any] | None = None,
         encoder_group_size: int = 0,
+        pair_selection: PairSelection | None = None,
     ) -> None:
         if threads:
             # Serve sets OMP_NUM_THREADS to floor(num_cpus); the configured count applies from
@@ -56,9 +58,8 @@ class TorchEngine(TokenizedCheckpoint):
         # The encoder runs in length-sorted groups of this many, each padded to its own longest;
         # the decoder once over all (padding costs the encoder, not the decoder). 0: one pass.
         self.encoder_group_size = encoder_group_size
-        self.targets: dict[str, TargetDecoding] = {}
+        self._find_pairs(model, pair_selection)
         self.set_decoding(decoding_overrides)
-        self._require_targets(model)
 
     @property
     def threads(self) -> int:
@@ -72,24 +73,27 @@ class TorchEngine(TokenizedCheckpoint):
 
     def set_decoding(self, overrides: Mapping[str, Any] | None) -> None:
         """Apply the config's decoding settings on top of the checkpoint's; no reload needed."""
-        self.targets = targets_from_task_params(self.config.task_specific_params, overrides)
+        self.pairs = self._pairs_with(overrides)
 
     @torch.inference_mode()
-    def generate(self, input_ids: Sequence[list[int]], target: str) -> list[Generated]:
+    def generate(self, input_ids: Sequence[list[int]], pair: Pair) -> list[Generated]:
         """One model call over texts already encoded (by ``encode``)."""
         if not input_ids:
             return []
-        decoding = self.targets[target]
+        decoding = self.pairs[pair]
         encoded = self.tokenizer.pad({"input_ids": list(input_ids)}, return_tensors="pt").to(
             self._device
         )
         encoder_outputs = self._encode_by_length(input_ids, encoded)
         if encoder_outputs is not None:
             encoded["encoder_outputs"] = encoder_outputs
-        output_ids = self.model.generate(**encoded, **decoding.generate_kwargs)
-        # The pipeline decoded with clean_up_tokenization_spaces=False; so do we.
+        output_ids = self.model.generate(**encoded, **generate_kwargs(self.tokenizer, decoding))
+        # The forced language token (column 1) is no part of the translation, whether or not
+        # the tokenizer counts it special. The pipeline decoded with
+        # clean_up_tokenization_spaces=False; so do we.
+        text_ids = output_ids if decoding.target_token is None else output_ids[:, 2:]
         texts = self.tokenizer.batch_decode(
-            output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
+            text_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
         )
         # Column 0 is the decoder's start token; a row without the end token after it stopped
         # at the length limit.

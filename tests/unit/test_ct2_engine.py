@@ -14,11 +14,13 @@ from checkpoints.phrasebook import load_phrasebook
 from deployments.core.settings import CPU_COMPUTE_TYPES, TranslatorSettings
 from deployments.engines import ct2_engine as ct2
 from deployments.engines import load_engine
+from deployments.engines.base import Pair
 from deployments.engines.torch_engine import TorchEngine
 from tests.unit.test_torch_engine import STRANGERS
 
 PHRASES = load_phrasebook()
 FRENCH = [p.english for p in PHRASES if p.target == "fr"]
+FR = Pair("en", "fr")
 
 
 @pytest.fixture(scope="module")
@@ -48,23 +50,23 @@ def float32_translator(phrasebook_checkpoint, cache_dir):
 @pytest.mark.parametrize("target", ["fr", "de"])
 def test_every_phrase_is_reproduced_exactly(translator, target):
     phrases = [p for p in PHRASES if p.target == target]
-    assert translator.translate([p.english for p in phrases], target) == [
+    assert translator.translate([p.english for p in phrases], Pair("en", target)) == [
         p.translation for p in phrases
     ]
 
 
-def test_same_targets_prefix_and_limit_as_torch(translator, torch_translator):
-    assert translator.targets == torch_translator.targets
+def test_same_pairs_prefix_and_limit_as_torch(translator, torch_translator):
+    assert translator.pairs == torch_translator.pairs
     assert translator.max_input_tokens == torch_translator.max_input_tokens == 512
     texts = FRENCH[:5] + STRANGERS
-    assert translator.encode(texts, "fr") == torch_translator.encode(texts, "fr")
+    assert translator.encode(texts, FR) == torch_translator.encode(texts, FR)
 
 
 def test_alone_or_batched_gives_the_same_output(translator):
     texts = FRENCH[:20] + STRANGERS
-    batched = translator.translate(texts, "fr")
-    assert batched == [translator.translate([text], "fr")[0] for text in texts]
-    assert translator.translate_encoded([], "fr") == []
+    batched = translator.translate(texts, FR)
+    assert batched == [translator.translate([text], FR)[0] for text in texts]
+    assert translator.translate_encoded([], FR) == []
 
 
 @pytest.mark.parametrize(
@@ -95,7 +97,7 @@ def test_decoding_settings_mean_what_they_mean_to_generate(
     translator.set_decoding(overrides)
     torch_translator.set_decoding(overrides)
     try:
-        assert translator.translate(texts, "fr") == torch_translator.translate(texts, "fr")
+        assert translator.translate(texts, FR) == torch_translator.translate(texts, FR)
     finally:
         translator.set_decoding(None)
         torch_translator.set_decoding(None)
@@ -130,8 +132,8 @@ def test_load_engine_picks_the_engine(phrasebook_checkpoint, cache_dir, monkeypa
     )
     model = load_engine(settings, "cpu")
     assert (model.engine, model.compute_type) == ("ctranslate2", "int8")
-    assert model.targets["fr"].generate_kwargs["max_length"] == 40
-    assert model.translate(["Yes."], "fr") == ["Oui."]
+    assert model.pairs[FR].generate_kwargs["max_length"] == 40
+    assert model.translate(["Yes."], FR) == ["Oui."]
     torch_model = load_engine(TranslatorSettings(model=str(phrasebook_checkpoint)), "cpu")
     assert (torch_model.engine, torch_model.compute_type) == ("torch", None)
 
@@ -170,7 +172,7 @@ def test_the_second_load_reuses_the_conversion(checkpoint_copy, tmp_path, monkey
         str(checkpoint_copy), compute_type="int8", cache_dir=str(cache)
     )
     assert translator.path == first
-    assert translator.translate(["Good night."], "fr") == ["Bonne nuit."]
+    assert translator.translate(["Good night."], FR) == ["Bonne nuit."]
 
 
 def test_the_key_changes_with_compute_type_and_checkpoint(checkpoint_copy, tmp_path):
@@ -219,7 +221,7 @@ def test_a_replica_that_loses_the_conversion_race_uses_the_winners_copy(
     translator = ct2.CTranslate2Engine(
         str(checkpoint_copy), compute_type="int8_float32", cache_dir=str(cache)
     )
-    assert translator.translate(["Yes."], "fr") == ["Oui."]
+    assert translator.translate(["Yes."], FR) == ["Oui."]
 
 
 def test_an_unfinished_conversion_is_not_used(checkpoint_copy, tmp_path):

@@ -1,6 +1,6 @@
 import pytest
 
-from deployments.engines.decoding import TargetDecoding, targets_from_task_params
+from deployments.engines.decoding import Pair, PairDecoding, pairs_from_task_params
 
 # t5-small's own task_specific_params (shared/reference/t5-small-config.json), copied so this
 # test runs where ../shared is absent.
@@ -34,32 +34,41 @@ T5_SMALL_TASK_PARAMS = {
 }
 
 
-def test_t5_small_offers_french_german_and_romanian():
-    targets = targets_from_task_params(T5_SMALL_TASK_PARAMS)
-    assert list(targets) == ["de", "fr", "ro"]
+def test_t5_small_offers_french_german_and_romanian_from_english():
+    pairs = pairs_from_task_params(T5_SMALL_TASK_PARAMS)
+    assert list(pairs) == [Pair("en", "de"), Pair("en", "fr"), Pair("en", "ro")]
+    assert [pair.key for pair in pairs] == ["en-de", "en-fr", "en-ro"]
 
 
 def test_prefix_and_decoding_are_the_pipelines():
-    french = targets_from_task_params(T5_SMALL_TASK_PARAMS)["fr"]
+    french = pairs_from_task_params(T5_SMALL_TASK_PARAMS)[Pair("en", "fr")]
     assert french.prefix == "translate English to French: "
     assert dict(french.generate_kwargs) == {
         "early_stopping": True,
         "max_length": 300,
         "num_beams": 4,
     }
+    assert (french.source_language, french.target_token) == (None, None)
 
 
-def test_overrides_replace_the_checkpoints_values_for_every_target():
-    targets = targets_from_task_params(T5_SMALL_TASK_PARAMS, {"num_beams": 1, "max_length": 50})
-    for target in targets.values():
-        assert target.generate_kwargs["num_beams"] == 1
-        assert target.generate_kwargs["max_length"] == 50
-        assert target.generate_kwargs["early_stopping"] is True
+def test_any_source_language_is_a_pair():
+    pairs = pairs_from_task_params({"translation_de_to_fr": {"prefix": "p: "}})
+    assert list(pairs) == [Pair("de", "fr")]
 
 
-def test_a_checkpoint_without_translation_tasks_has_no_targets():
-    assert targets_from_task_params(None) == {}
-    assert targets_from_task_params({"summarization": {"num_beams": 4}}) == {}
+def test_overrides_replace_the_checkpoints_values_for_every_pair():
+    pairs = pairs_from_task_params(T5_SMALL_TASK_PARAMS)
+    overridden = [d.with_overrides({"num_beams": 1, "max_length": 50}) for d in pairs.values()]
+    for decoding in overridden:
+        assert decoding.generate_kwargs["num_beams"] == 1
+        assert decoding.generate_kwargs["max_length"] == 50
+        assert decoding.generate_kwargs["early_stopping"] is True
+    assert pairs[Pair("en", "fr")].generate_kwargs["num_beams"] == 4  # the declared one stays
+
+
+def test_a_checkpoint_without_translation_tasks_has_no_pairs():
+    assert pairs_from_task_params(None) == {}
+    assert pairs_from_task_params({"summarization": {"num_beams": 4}}) == {}
 
 
 @pytest.mark.parametrize(
@@ -74,4 +83,4 @@ def test_a_checkpoint_without_translation_tasks_has_no_targets():
     ],
 )
 def test_fixed_length_decoding_is_told_apart(kwargs, fixed):
-    assert TargetDecoding("fr", "", kwargs).fixed_length is fixed
+    assert PairDecoding(Pair("en", "fr"), generate_kwargs=kwargs).fixed_length is fixed

@@ -4,10 +4,12 @@ import asyncio
 
 from deployments.batching.runner import MAX_RESPLITS, BatchRunner
 from deployments.batching.scheduler import BatchScheduler
-from deployments.core.errors import TranslationFailed
+from deployments.core.errors import TranslationFailed, UnsupportedTarget
 from deployments.core.messages import TextItem, TranslatedText
-from deployments.engines.base import Generated
-from deployments.engines.decoding import TargetDecoding
+from deployments.engines.base import Generated, Pair
+from deployments.engines.decoding import PairDecoding
+
+ENGLISH_TO_FRENCH = Pair("en", "fr")
 
 
 class FakeEngine:
@@ -25,7 +27,7 @@ class FakeEngine:
     threads = 1
 
     def __init__(self, finishes_within: int = 1000, fail_on: str | None = None) -> None:
-        self.targets = {"fr": TargetDecoding("fr", "")}
+        self.pairs = {ENGLISH_TO_FRENCH: PairDecoding(ENGLISH_TO_FRENCH)}
         self.finishes_within = finishes_within
         self.fail_on = fail_on
         self.calls: list[list[str]] = []
@@ -36,14 +38,14 @@ class FakeEngine:
     def set_decoding(self, overrides) -> None:
         pass
 
-    def encode(self, texts, target):
+    def encode(self, texts, pair):
         # One "token" per character keeps the text recoverable from its ids.
         return [[ord(c) for c in text] for text in texts]
 
-    def count_tokens(self, texts, target):
+    def count_tokens(self, texts, pair):
         return [len(text) for text in texts]
 
-    def generate(self, input_ids, target):
+    def generate(self, input_ids, pair):
         texts = ["".join(map(chr, ids)) for ids in input_ids]
         self.calls.append(texts)
         if self.fail_on is not None and self.fail_on in texts:
@@ -51,11 +53,11 @@ class FakeEngine:
         limit = self.finishes_within
         return [Generated(text.upper()[:limit], len(text) <= limit) for text in texts]
 
-    def translate_encoded(self, input_ids, target):
-        return [generated.text for generated in self.generate(input_ids, target)]
+    def translate_encoded(self, input_ids, pair):
+        return [generated.text for generated in self.generate(input_ids, pair)]
 
-    def translate(self, texts, target):
-        return self.translate_encoded(self.encode(texts, target), target)
+    def translate(self, texts, pair):
+        return self.translate_encoded(self.encode(texts, pair), pair)
 
 
 def runner(engine: FakeEngine) -> BatchRunner:
@@ -112,3 +114,26 @@ def test_a_failing_text_fails_alone_inside_a_merged_model_call():
     assert fine == [TranslatedText(("FINE",), ("", "")), TranslatedText(("ALSO",), ("", ""))]
     (failed,) = bad
     assert isinstance(failed, TranslationFailed)
+
+
+def test_texts_are_grouped_by_pair_and_an_unoffered_pair_fails_alone():
+    engine = FakeEngine()
+    german = Pair("de", "fr")
+    engine.pairs[german] = PairDecoding(german)
+    calls = []
+    work = BatchRunner(engine, max_batch_tokens=100_000, on_call=calls.append)
+    english, from_german, to_spanish, from_spanish = work.run(
+        [
+            TextItem("hello", "fr"),
+            TextItem("hallo", "fr", source="de"),
+            TextItem("hi", "es"),
+            TextItem("hola", "fr", source="es"),
+        ]
+    )
+    assert english == TranslatedText(("HELLO",), ("", ""))
+    assert from_german == TranslatedText(("HALLO",), ("", ""))
+    assert [call.pair for call in calls] == [ENGLISH_TO_FRENCH, german]
+    assert isinstance(to_spanish, UnsupportedTarget)
+    assert str(to_spanish) == "target 'es' is not supported; supported: fr"
+    assert isinstance(from_spanish, UnsupportedTarget)
+    assert str(from_spanish) == "no translation from 'es'; the model translates en-fr, de-fr"

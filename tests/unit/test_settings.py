@@ -27,6 +27,10 @@ def test_decoding_overrides_keep_only_what_is_set():
         {"unknown_key": 1},
         {"device": "cpu", "dtype": "float16"},
         {"model": ""},
+        {"source": "English"},
+        {"target": "DE"},
+        {"languages": ["de"]},
+        {"languages": ["de", "deu_Latn"]},
     ],
 )
 def test_bad_translator_settings_refuse_to_deploy(bad):
@@ -57,6 +61,14 @@ def test_only_model_device_and_dtype_need_a_reload():
         ).load_key()
     )
     assert base.load_key() != TranslatorSettings(model="b", device="cpu").load_key()
+
+
+def test_the_languages_are_optional_and_decide_the_pairs_at_load():
+    assert (TranslatorSettings().source, TranslatorSettings().languages) == (None, None)
+    marian = TranslatorSettings(model="opus-mt-en-de", source="en", target="de")
+    assert marian.load_key() != TranslatorSettings(model="opus-mt-en-de").load_key()
+    some = TranslatorSettings(languages=["de", "en", "fr"])
+    assert some.languages == ("de", "en", "fr")
 
 
 def test_the_default_engine_is_torch_as_the_seed():

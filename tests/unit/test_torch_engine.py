@@ -5,9 +5,11 @@ import torch
 
 from checkpoints.phrasebook import load_phrasebook
 from deployments.engines import resolve_device
+from deployments.engines.base import Pair
 from deployments.engines.torch_engine import TorchEngine, encoder_groups
 
 PHRASES = load_phrasebook()
+FR, DE = Pair("en", "fr"), Pair("en", "de")
 # Not in the phrasebook, of very different lengths: the model answers them with nonsense, which
 # must still not depend on what else shares the batch.
 STRANGERS = [
@@ -23,16 +25,17 @@ def translator(phrasebook_checkpoint):
     return TorchEngine(str(phrasebook_checkpoint), device="cpu")
 
 
-def test_the_checkpoint_declares_its_targets_like_t5_small(translator):
-    assert sorted(translator.targets) == ["de", "fr"]
-    assert translator.targets["fr"].prefix == "translate English to French: "
+def test_the_checkpoint_declares_its_pairs_like_t5_small(translator):
+    assert list(translator.pairs) == [DE, FR]
+    assert translator.family == "t5"
+    assert translator.pairs[FR].prefix == "translate English to French: "
     assert translator.max_input_tokens == 512
 
 
 @pytest.mark.parametrize("target", ["fr", "de"])
 def test_every_phrase_is_reproduced_exactly(translator, target):
     phrases = [p for p in PHRASES if p.target == target]
-    assert translator.translate([p.english for p in phrases], target) == [
+    assert translator.translate([p.english for p in phrases], Pair("en", target)) == [
         p.translation for p in phrases
     ]
 
@@ -54,7 +57,7 @@ def test_bfloat16_reproduces_the_phrasebook_but_one_known_phrase(bf16_translator
     """Loaded in bfloat16 (measured faster than fp32 weights under autocast, on AVX-512 bf16)."""
     assert bf16_translator.model.dtype == torch.bfloat16
     phrases = [p for p in PHRASES if p.target == target]
-    outputs = bf16_translator.translate([p.english for p in phrases], target)
+    outputs = bf16_translator.translate([p.english for p in phrases], Pair("en", target))
     unexpected = [
         (p.english, output)
         for p, output in zip(phrases, outputs, strict=True)
@@ -65,8 +68,8 @@ def test_bfloat16_reproduces_the_phrasebook_but_one_known_phrase(bf16_translator
 
 def test_alone_or_batched_gives_the_same_output(translator):
     texts = [p.english for p in PHRASES[:20]] + STRANGERS
-    batched = translator.translate(texts, "fr")
-    alone = [translator.translate([text], "fr")[0] for text in texts]
+    batched = translator.translate(texts, FR)
+    alone = [translator.translate([text], FR)[0] for text in texts]
     assert batched == alone
 
 
@@ -78,18 +81,18 @@ def test_the_encoder_runs_in_length_sorted_groups_padded_to_their_longest():
 
 def test_the_encoder_in_groups_changes_no_output(translator, monkeypatch):
     texts = [p.english for p in PHRASES[:24]] + STRANGERS * 2
-    encoded = translator.encode(texts, "fr")
+    encoded = translator.encode(texts, FR)
     spy = []
     original = translator._encode_by_length
     monkeypatch.setattr(
         translator, "_encode_by_length", lambda *a: spy.append(original(*a)) or spy[-1]
     )
     monkeypatch.setattr(translator, "encoder_group_size", 8)
-    grouped = translator.translate_encoded(encoded, "fr")
+    grouped = translator.translate_encoded(encoded, FR)
     assert spy[-1] is not None  # these lengths do save encoder tokens: the grouped path ran
     for one_pass in (0, len(texts)):  # off, or one group: no saving, so generate's own pass
         monkeypatch.setattr(translator, "encoder_group_size", one_pass)
-        assert translator.translate_encoded(encoded, "fr") == grouped
+        assert translator.translate_encoded(encoded, FR) == grouped
         assert spy[-1] is None
 
 
@@ -97,18 +100,18 @@ def test_decoding_overrides_apply_without_a_reload(translator):
     model = translator.model
     translator.set_decoding({"max_length": 3})
     try:
-        assert translator.targets["fr"].generate_kwargs["max_length"] == 3
-        short = translator.translate(["Hello world!"], "fr")[0]
+        assert translator.pairs[FR].generate_kwargs["max_length"] == 3
+        short = translator.translate(["Hello world!"], FR)[0]
         assert short != "Bonjour le monde!"
         assert translator.model is model
     finally:
         translator.set_decoding(None)
-    assert translator.translate(["Hello world!"], "fr") == ["Bonjour le monde!"]
+    assert translator.translate(["Hello world!"], FR) == ["Bonjour le monde!"]
 
 
 def test_token_counts_include_the_prefix(translator):
-    (prefix_only,) = translator.count_tokens([""], "fr")
-    (with_text,) = translator.count_tokens(["Hello world!"], "fr")
+    (prefix_only,) = translator.count_tokens([""], FR)
+    (with_text,) = translator.count_tokens(["Hello world!"], FR)
     assert with_text > prefix_only > 1
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from deployments.core.errors import DeadlineExceeded
 from deployments.core.messages import TextItem
+from deployments.engines.base import Pair
 from deployments.http.errors import status_of
 from deployments.text.segmentation import SegmentedText
 from deployments.translator import Translator
@@ -26,9 +27,9 @@ def model_inputs(translator, monkeypatch):
     model = translator._runner.engine
     original = model.generate
 
-    def spy(input_ids, target):
+    def spy(input_ids, pair):
         rows.extend(input_ids)
-        return original(input_ids, target)
+        return original(input_ids, pair)
 
     monkeypatch.setattr(model, "generate", spy)
     return rows
@@ -48,7 +49,7 @@ def test_a_sentence_longer_than_the_model_reads_reaches_it_in_pieces_that_fit(
     pieces = translator._runner.engine.tokenizer.batch_decode(
         model_inputs, skip_special_tokens=True
     )
-    prefix = translator._runner.engine.targets["fr"].prefix
+    prefix = translator._runner.engine.pairs[Pair("en", "fr")].prefix
     assert sum(piece.removeprefix(prefix).split().count("station") for piece in pieces) == 600
     assert len(outcome.segments) == len(model_inputs)
     assert outcome.gaps == ("",) + (" ",) * (len(model_inputs) - 1) + ("",)
@@ -83,9 +84,9 @@ def test_small_model_calls_run_on_one_thread_and_the_rest_on_torch_threads(
     threads_per_call: list[tuple[int, int]] = []
     original = replica._runner.engine.generate
 
-    def spy(input_ids, target):
+    def spy(input_ids, pair):
         threads_per_call.append((len(input_ids), torch.get_num_threads()))
-        return original(input_ids, target)
+        return original(input_ids, pair)
 
     monkeypatch.setattr(replica._runner.engine, "generate", spy)
     for count in (1, 2, 3, 1):
@@ -107,3 +108,10 @@ def test_the_encoder_group_size_applies_in_place(phrasebook_checkpoint):
     replica.reconfigure({**settings, "batching": {"encoder_group_size": 0}})
     assert replica._runner.engine is model and model.encoder_group_size == 0
     assert replica.describe()["batching"]["encoder_group_size"] == 0
+
+
+def test_describe_lists_the_targets_from_english_and_every_pair(translator):
+    described = translator.describe()
+    assert list(described["targets"]) == ["de", "fr"]
+    assert described["targets"]["fr"]["prefix"] == "translate English to French: "
+    assert (described["family"], described["pairs"]) == ("t5", ["en-de", "en-fr"])
