@@ -1,4 +1,5 @@
-"""The package's import graph: no cycles, and only the engines import the ML libraries."""
+"""The package's import graph: no cycles, and only the engines import the ML libraries (and
+only the detection module the detection library)."""
 
 import ast
 from pathlib import Path
@@ -10,6 +11,10 @@ from tests.paths import ROOT
 PACKAGES = ("deployments", "graph")
 ML_LIBRARIES = ("torch", "transformers", "ctranslate2")
 ENGINES = "deployments.engines"
+# Lingua loads tens of megabytes of models a language: one module owns it, and that module
+# stays a plain library (no Serve, no web framework) so any process can build a detector.
+DETECTION = "deployments.text.detection"
+DETECTION_LIBRARY = "lingua"
 
 
 def modules() -> dict[str, Path]:
@@ -56,6 +61,19 @@ def test_only_the_engines_import_torch_transformers_or_ctranslate2(name):
     if name == ENGINES or name.startswith(ENGINES + "."):
         return
     assert not imported, f"{name} imports {sorted(imported)}; only {ENGINES} may"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_only_the_detection_module_imports_the_detection_library(name):
+    imported = {module.split(".")[0] for module in imports_of(MODULES[name], name) if module}
+    if name != DETECTION:
+        assert DETECTION_LIBRARY not in imported, f"{name} imports {DETECTION_LIBRARY}"
+
+
+def test_the_detection_module_is_plain_python():
+    imported = {module.split(".")[0] for module in imports_of(MODULES[DETECTION], DETECTION)}
+    assert DETECTION_LIBRARY in imported
+    assert not imported & {"ray", "fastapi", "starlette", "pydantic", *ML_LIBRARIES}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
