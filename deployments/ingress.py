@@ -27,6 +27,7 @@ from deployments.core.errors import (
     DeadlineExceeded,
     Overloaded,
     ServiceNotReady,
+    TemporarilyUnavailable,
     TranslationFailed,
     TranslationServiceError,
 )
@@ -263,10 +264,11 @@ class TranslationIngress:
         trace.target = target_tag(request.target, self._known_targets)
         try:
             self._admission.admit(len(texts), timeout_s)
-        except Overloaded:
+        except (Overloaded, TemporarilyUnavailable):
             self._refusals.inc(tags={"target": trace.target})
             raise
         deadline = time.time() + timeout_s
+        replicas_lost = self._admission.replicas_lost
         item_of = TextItem  # one attribute lookup, not one per text
         pending = [
             Pending(item_of(text, request.target, deadline, trace.request_id)) for text in texts
@@ -278,6 +280,16 @@ class TranslationIngress:
             )
             completed = True
         except TimeoutError:
+            if self._admission.replicas_lost != replicas_lost:
+                # Late because a replica died under it: say so, and when to come back.
+                retry_after = self._admission.retry_after_s()
+                raise TemporarilyUnavailable(
+                    f"a replica died while this request waited, and its replacement did not "
+                    f"answer within the request's deadline of {timeout_s:g} s; retry in "
+                    f"{retry_after} s",
+                    timeout_s=timeout_s,
+                    retry_after_s=retry_after,
+                ) from None
             raise DeadlineExceeded(
                 f"no translation within this request's deadline of {timeout_s:g} s; "
                 "send a longer X-Request-Timeout or fewer texts",
@@ -354,4 +366,5 @@ class TranslationIngress:
             return await unless_all_gone(one_result(send()), pending)
         except RayActorError as died:
             logger.warning("a replica died under %d texts (%s); retrying once", len(pending), died)
+            self._admission.replica_lost()
             return await unless_all_gone(one_result(send()), pending)

@@ -10,6 +10,10 @@ are admitted whatever the rate: the rate was measured at the load seen so far, a
 small batches understate what a full batch completes; until a rate is known (a cold graph),
 that is also the limit. A request with nothing ahead of it is always admitted.
 
+After a downstream replica dies under a batch, and until a text completes again, only a request
+with nothing ahead of it is admitted (a probe): the rest would wait for the replacement to load
+its model, behind the texts already in flight, past their deadlines.
+
 Pure Python, one instance per ingress replica (its event loop is single-threaded, so no locks).
 """
 
@@ -21,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NoReturn
 
-from deployments.core.errors import Overloaded
+from deployments.core.errors import Overloaded, TemporarilyUnavailable
 
 # Completions (and busy time) within this window set the rate.
 RATE_WINDOW_S = 10.0
@@ -45,6 +49,9 @@ class AdmissionControl:
         self.one_call_texts = one_call_texts
         self.pending = 0
         self.refused = 0
+        # Replica deaths seen, and when the latest happened if no text has completed since.
+        self.replicas_lost = 0
+        self._lost_since: float | None = None
         self._clock = clock
         self._completions: deque[tuple[float, int]] = deque()
         # Closed intervals with texts in flight, and the start of the open one.
@@ -60,6 +67,16 @@ class AdmissionControl:
                 limit=self.max_pending,
                 in_flight=self.pending,
                 retry_after_s=self.retry_after_s(),
+            )
+        if self.pending and self._lost_since is not None:
+            self.refused += 1
+            retry_after = self.retry_after_s()
+            raise TemporarilyUnavailable(
+                f"a replica died under a batch {self._clock() - self._lost_since:.0f} s ago and "
+                f"no text has completed since ({self.pending} texts in flight wait for its "
+                f"replacement); retry in {retry_after} s",
+                in_flight=self.pending,
+                retry_after_s=retry_after,
             )
         if self.pending:
             self._check_wait(count, timeout_s)
@@ -101,12 +118,18 @@ class AdmissionControl:
         self.refused += 1
         raise Overloaded(f"{reason}; retry in {details['retry_after_s']} s", **details)
 
+    def replica_lost(self) -> None:
+        """A downstream replica died under a batch: admit probes only, until a completion."""
+        self.replicas_lost += 1
+        self._lost_since = self._clock()
+
     def release(self, count: int, *, completed: bool) -> None:
         """Count texts out; ``completed`` ones feed the rate."""
         now = self._clock()
         self.pending -= count
         if completed:
             self._completions.append((now, count))
+            self._lost_since = None
         if self.pending == 0 and self._busy_since is not None:
             self._busy.append((self._busy_since, now))
             self._busy_since = None

@@ -132,9 +132,10 @@ def test_a_replica_killed_under_load_loses_nothing_and_recovers(http, base_url, 
         assert ended - started < DEADLINE_S + 5, "a request hung past its deadline"
         if status == 200:
             assert body == {"translation": expected}
-        else:
-            assert status in (503, 504), body
-            assert body["error"]["code"] in {"unavailable", "deadline_exceeded", "overloaded"}
+        else:  # told to come back, never left to time out: nothing lost
+            assert status == 503, body
+            assert body["error"]["code"] in {"unavailable", "overloaded"}
+            assert body["error"]["retry_after_s"] >= 1
     assert recovery_s is not None and recovery_s <= RECOVERY_BAR_S
     if recovery_s > 5:  # an outage shorter than /health's 2 s probe can pass unseen
         assert any(status == 503 for _, status in health), "/health never said it was down"

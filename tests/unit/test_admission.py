@@ -1,7 +1,7 @@
 import pytest
 
 from deployments.batching.admission import AdmissionControl
-from deployments.core.errors import Overloaded
+from deployments.core.errors import Overloaded, TemporarilyUnavailable
 from deployments.http.errors import retry_headers, status_of
 
 
@@ -136,3 +136,24 @@ def test_one_calls_worth_is_admitted_whatever_the_rate_says():
     control.admit(16)
     with pytest.raises(Overloaded):  # the request's own deadline still counts
         control.admit(1, timeout_s=5.0)
+
+
+def test_after_a_replica_dies_only_a_probe_is_admitted_until_a_text_completes():
+    clock = Clock()
+    control = AdmissionControl(max_pending=1000, max_queue_wait_s=30.0, clock=clock)
+    busy(control, clock, 10, 1.0)
+    control.admit(5)
+    control.replica_lost()
+    clock.now += 3
+    with pytest.raises(TemporarilyUnavailable) as caught:
+        control.admit(1)
+    assert status_of(caught.value) == 503 and caught.value.details["retry_after_s"] >= 1
+    assert "3 s ago" in caught.value.message
+    assert control.replicas_lost == 1 and control.refused == 1
+    control.release(5, completed=False)  # the retries failed too: nothing completed
+    control.admit(1)  # nothing ahead: a probe goes through, or nobody would ever find out
+    with pytest.raises(TemporarilyUnavailable):
+        control.admit(1)
+    control.release(1, completed=True)  # the replacement answered
+    control.admit(1)
+    control.admit(1)
