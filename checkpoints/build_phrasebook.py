@@ -54,7 +54,7 @@ def prefix_for(target: str) -> str:
 
 def train_tokenizer(phrases: list[Phrase], folder: Path) -> T5Tokenizer:
     corpus = folder / "corpus.txt"
-    lines = [prefix_for(p.target) + p.english for p in phrases] + [p.translation for p in phrases]
+    lines = [prefix_for(p.target) + p.text for p in phrases] + [p.translation for p in phrases]
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     spm.SentencePieceTrainer.train(
         input=str(corpus),
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def train(model, tokenizer, phrases: list[Phrase], staging: Path) -> int:
     """Teacher-forced training until the served decoding reproduces every phrase exactly."""
-    sources = [prefix_for(p.target) + p.english for p in phrases]
+    sources = [prefix_for(p.target) + p.text for p in phrases]
     labels = tokenizer([p.translation for p in phrases], padding=True, return_tensors="pt")
     label_ids = labels.input_ids.masked_fill(labels.attention_mask == 0, -100)
     inputs = tokenizer(sources, padding=True, return_tensors="pt")
@@ -190,13 +190,13 @@ def served_misses(model, tokenizer, phrases: list[Phrase], staging: Path) -> int
     tokenizer.save_pretrained(staging)
     translator = TorchEngine(str(staging))
     wrong = 0
-    for target in sorted({p.target for p in phrases}):
-        batch = [p for p in phrases if p.target == target]
-        outputs = translator.translate([p.english for p in batch], Pair("en", target))
+    for pair in sorted({Pair(p.source, p.target) for p in phrases}):
+        batch = [p for p in phrases if Pair(p.source, p.target) == pair]
+        outputs = translator.translate([p.text for p in batch], pair)
         for out, p in zip(outputs, batch, strict=True):
             if out != p.translation:
                 wrong += 1
-                print(f"  {p.english!r} -> {out[:60]!r}, want {p.translation!r}")
+                print(f"  {p.text!r} -> {out[:60]!r}, want {p.translation!r}")
     return wrong
 
 

@@ -46,20 +46,20 @@ def test_every_french_phrase_comes_back_as_the_phrasebook_has_it(base_url):
     for chunk in (FRENCH[:64], FRENCH[64:]):
         if not chunk:
             continue
-        response = translate(requests, base_url, {"text": [p.english for p in chunk]})
+        response = translate(requests, base_url, {"text": [p.text for p in chunk]})
         assert response.status_code == 200, response.text
         assert response.json()["translation"] == [served(p) for p in chunk]
 
 
 def test_alone_batched_or_concurrent_the_answer_is_the_same(base_url):
-    texts = [p.english for p in FRENCH[:16]]
+    texts = [p.text for p in FRENCH[:16]]
     alone, batched, concurrent = alone_batched_concurrent(base_url, texts, repeat=2)
     assert batched == alone
     assert concurrent == alone * 2
 
 
 def test_a_handle_caller_gets_the_same_as_http(gpu_graph, base_url):
-    texts = [p.english for p in FRENCH[:8]]
+    texts = [p.text for p in FRENCH[:8]]
     over_http = translate(requests, base_url, {"text": texts}).json()["translation"]
     assert gpu_graph.translate.remote(texts).result() == over_http
 

@@ -45,7 +45,7 @@ def separable_run(phrases):
     keeps "Excuse me. I am sorry." together: a missed split costs quality, never text)."""
     run = [phrases[0]]
     for phrase in phrases[1:]:
-        if len(split_segments(f"{run[-1].english} {phrase.english}").segments) == 2:
+        if len(split_segments(f"{run[-1].text} {phrase.text}").segments) == 2:
             run.append(phrase)
     return run
 

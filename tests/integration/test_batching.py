@@ -15,7 +15,7 @@ CLIENTS = 32
 
 
 def test_32_concurrent_clients_share_model_calls_and_get_the_lone_answers(http, base_url):
-    phrases = [p.english for p in FRENCH[:CLIENTS]]
+    phrases = [p.text for p in FRENCH[:CLIENTS]]
     lone = {t: translate(http, base_url, {"text": t}).json()["translation"] for t in phrases}
     before = http.get(f"{base_url}/info", timeout=30).json()["served"]
     rounds = 3

@@ -24,7 +24,7 @@ def no_wait_bound(graph, graph_config):
 
 # About 1,200 sentences each: seconds of model time on the phrasebook checkpoint. Two of them
 # (120 texts, under the ingress's 128 in flight with room for the probes) make four model calls.
-BIG_REQUEST = {"text": [" ".join(p.english for p in FRENCH[k : k + 20]) for k in range(60)]}
+BIG_REQUEST = {"text": [" ".join(p.text for p in FRENCH[k : k + 20]) for k in range(60)]}
 BIG_REQUESTS = 2
 
 
@@ -111,7 +111,7 @@ def test_requests_that_expire_in_the_queue_are_dropped_unrun(http, base_url):
                 started = time.monotonic()
                 async with session.post(
                     f"{base_url}/translate",
-                    json={"text": phrase.english},
+                    json={"text": phrase.text},
                     headers={"X-Request-Timeout": str(SHORT_S)},
                 ) as response:
                     return response.status, await response.json(), time.monotonic() - started
@@ -144,7 +144,7 @@ def test_work_whose_client_has_gone_is_dropped_unrun(http, base_url):
             async def one(phrase):
                 with pytest.raises(asyncio.TimeoutError):
                     async with session.post(
-                        f"{base_url}/translate", json={"text": phrase.english}
+                        f"{base_url}/translate", json={"text": phrase.text}
                     ) as response:
                         await response.read()
 

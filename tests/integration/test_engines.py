@@ -45,7 +45,7 @@ def test_cpu_fast_translator_reloads_in_place_and_keeps_the_phrasebook(
             for chunk in (phrases[:64], phrases[64:]):
                 if not chunk:
                     continue
-                payload = {"text": [p.english for p in chunk], "target": target}
+                payload = {"text": [p.text for p in chunk], "target": target}
                 response = translate(http, base_url, payload)
                 assert response.status_code == 200, response.text
                 assert response.json()["translation"] == [served(p) for p in chunk]

@@ -28,7 +28,7 @@ def test_one_bad_text_fails_only_its_own_request(base_url):
     def send(payload):
         return requests.post(f"{base_url}/translate", json=payload, timeout=60)
 
-    payloads = [{"text": p.english} for p in good]
+    payloads = [{"text": p.text} for p in good]
     payloads[::4] = [{"text": "Hello world!", "target": "xx"}] * len(payloads[::4])
     with ThreadPoolExecutor(max_workers=len(payloads)) as pool:
         responses = list(pool.map(send, payloads))
@@ -74,7 +74,7 @@ class Load:
                 started = time.monotonic()
                 response = session.post(
                     f"{self.base_url}/translate",
-                    json={"text": phrase.english},
+                    json={"text": phrase.text},
                     headers={"X-Request-Timeout": str(DEADLINE_S)},
                     timeout=DEADLINE_S + 30,
                 )

@@ -621,7 +621,7 @@ def valid_translation(draw, dialect: str, maximum_s: float, form: bool = False) 
     headers = draw(odd_headers())
     return translation_case(
         dialect,
-        [p.english for p in phrases],
+        [p.text for p in phrases],
         [served(p) for p in phrases],
         as_list=as_list,
         target=send_target,
@@ -742,7 +742,7 @@ def libre_json_requests(draw, maximum_s: float) -> Case:
     fields: dict[str, Any] = {}
     choices = {
         "q": st.one_of(
-            st.sampled_from([p.english for p in PHRASES]),
+            st.sampled_from([p.text for p in PHRASES]),
             any_text,
             st.lists(any_text, max_size=5),
             json_value,
@@ -781,7 +781,7 @@ form_name = st.one_of(
     any_text,
 )
 form_value = st.one_of(
-    st.sampled_from([p.english for p in PHRASES] + ["en", "auto", "fr", "de", "html", "1", ""]),
+    st.sampled_from([p.text for p in PHRASES] + ["en", "auto", "fr", "de", "html", "1", ""]),
     any_text,
     st.just("Good night.\r\nSee you tomorrow."),
 )
@@ -1051,7 +1051,7 @@ def limit_requests(draw, kind: str, offset: int, info: dict[str, Any]) -> Case:
 
     pool = BY_TARGET[target]
     if kind == PER_TEXT:
-        big = fill(phrase.english, size, filler)
+        big = fill(phrase.text, size, filler)
         others = (
             draw(st.lists(st.sampled_from(pool), max_size=2))
             if dialect in (OURS, LIBRE) and not form
@@ -1059,17 +1059,17 @@ def limit_requests(draw, kind: str, offset: int, info: dict[str, Any]) -> Case:
         )
         position = draw(st.integers(0, len(others)))
         as_list = bool(others) or (not form and dialect != QUERY and draw(st.booleans()))
-        texts = [p.english for p in others]
+        texts = [p.text for p in others]
         texts.insert(position, big)
         expected = [served(p) for p in others]
         expected.insert(
-            position, fill(served(phrase), len(served(phrase)) + size - len(phrase.english), filler)
+            position, fill(served(phrase), len(served(phrase)) + size - len(phrase.text), filler)
         )
         where = f"[{position}]" if as_list else ""
         actual, unit = size, "characters"
     elif kind == TEXTS:
         chosen = [pool[(pool.index(phrase) + k) % len(pool)] for k in range(size)]
-        texts = [p.english for p in chosen]
+        texts = [p.text for p in chosen]
         expected = [served(p) for p in chosen]
         as_list, where, actual, unit = True, "", size, "texts"
     else:
@@ -1077,11 +1077,11 @@ def limit_requests(draw, kind: str, offset: int, info: dict[str, Any]) -> Case:
         count = max(math.ceil(size / per_text), 1) + draw(st.integers(0, 3))
         count = min(count, limits[TEXTS])
         sizes = [size // count + (1 if k < size % count else 0) for k in range(count)]
-        texts = [fill(phrase.english, s, filler) for s in sizes]
-        exact = all(s >= len(phrase.english) for s in sizes) and not dense
+        texts = [fill(phrase.text, s, filler) for s in sizes]
+        exact = all(s >= len(phrase.text) for s in sizes) and not dense
         expected = (
             [
-                fill(served(phrase), len(served(phrase)) + s - len(phrase.english), filler)
+                fill(served(phrase), len(served(phrase)) + s - len(phrase.text), filler)
                 for s in sizes
             ]
             if exact

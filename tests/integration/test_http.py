@@ -38,15 +38,15 @@ def test_every_phrase_exactly_and_in_order(http, base_url, target):
     for chunk in (phrases[:64], phrases[64:]):  # max_texts_per_request is 64
         if not chunk:
             continue
-        response = translate(http, base_url, {"text": [p.english for p in chunk], "target": target})
+        response = translate(http, base_url, {"text": [p.text for p in chunk], "target": target})
         assert response.status_code == 200, response.text
         assert response.json()["translation"] == [served(p) for p in chunk]
 
 
 def test_a_list_keeps_its_order_whichever_way_round(http, base_url):
     chunk = FRENCH[:10]
-    forward = translate(http, base_url, {"text": [p.english for p in chunk]}).json()
-    backward = translate(http, base_url, {"text": [p.english for p in reversed(chunk)]}).json()
+    forward = translate(http, base_url, {"text": [p.text for p in chunk]}).json()
+    backward = translate(http, base_url, {"text": [p.text for p in reversed(chunk)]}).json()
     assert forward["translation"] == [served(p) for p in chunk]
     assert backward["translation"] == forward["translation"][::-1]
 
@@ -56,9 +56,7 @@ def test_a_burst_of_concurrent_requests_each_gets_its_own_answer(base_url):
     requests_made = FRENCH * 2  # 256 requests over 64 connections
 
     def one(phrase):
-        response = requests.post(
-            f"{base_url}/translate", json={"text": phrase.english}, timeout=120
-        )
+        response = requests.post(f"{base_url}/translate", json={"text": phrase.text}, timeout=120)
         return phrase, response
 
     with ThreadPoolExecutor(max_workers=64) as pool:

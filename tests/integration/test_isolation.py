@@ -24,7 +24,7 @@ def test_the_text_the_model_fails_on_fails_alone_and_its_batch_neighbours_are_ex
         with ThreadPoolExecutor(max_workers=len(strangers) + 2) as pool:
             marked = pool.submit(translate, requests, base_url, {"text": f"{MARKER}."})
             answers = list(
-                pool.map(lambda p: translate(requests, base_url, {"text": p.english}), strangers)
+                pool.map(lambda p: translate(requests, base_url, {"text": p.text}), strangers)
             )
             in_a_list = pool.submit(
                 translate, requests, base_url, {"text": ["Good night.", MARKER, "Yes."]}

@@ -28,7 +28,7 @@ def error_text(response, status) -> str:
 
 def test_a_single_q_as_json(http, base_url):
     response = libre(
-        http, base_url, json={"q": HELLO.english, "source": "en", "target": "fr", "format": "text"}
+        http, base_url, json={"q": HELLO.text, "source": "en", "target": "fr", "format": "text"}
     )
     assert response.status_code == 200
     assert response.json() == {"translatedText": served(HELLO)}
@@ -37,31 +37,31 @@ def test_a_single_q_as_json(http, base_url):
 def test_a_list_of_q_keeps_its_order(http, base_url):
     phrases = FRENCH[:5]
     response = libre(
-        http, base_url, json={"q": [p.english for p in phrases], "source": "en", "target": "fr"}
+        http, base_url, json={"q": [p.text for p in phrases], "source": "en", "target": "fr"}
     )
     assert response.json() == {"translatedText": [served(p) for p in phrases]}
 
 
 def test_a_form_body(http, base_url):
-    response = libre(http, base_url, data={"q": HELLO.english, "source": "en", "target": "fr"})
+    response = libre(http, base_url, data={"q": HELLO.text, "source": "en", "target": "fr"})
     assert response.json() == {"translatedText": served(HELLO)}
 
 
 def test_the_python_client_libretranslatepy_sends_an_urlencoded_form(base_url):
     # What argosopentech/LibreTranslate-py's LibreTranslateAPI.translate does, verbatim in
     # substance: urllib, urlencoded params, no content type set by hand.
-    params = parse.urlencode({"q": HELLO.english, "source": "en", "target": "fr"})
+    params = parse.urlencode({"q": HELLO.text, "source": "en", "target": "fr"})
     with request.urlopen(request.Request(f"{base_url}/translate", data=params.encode())) as r:
         assert json.loads(r.read().decode())["translatedText"] == served(HELLO)
 
 
 def test_source_auto_says_what_it_took_the_text_for(http, base_url):
-    one = libre(http, base_url, json={"q": HELLO.english, "source": "auto", "target": "fr"})
+    one = libre(http, base_url, json={"q": HELLO.text, "source": "auto", "target": "fr"})
     assert one.json() == {
         "translatedText": served(HELLO),
         "detectedLanguage": {"confidence": 100.0, "language": "en"},
     }
-    many = libre(http, base_url, data={"q": HELLO.english, "source": "auto", "target": "fr"})
+    many = libre(http, base_url, data={"q": HELLO.text, "source": "auto", "target": "fr"})
     assert many.json()["detectedLanguage"]["language"] == "en"
     batch = libre(
         http,
@@ -121,7 +121,7 @@ def test_a_client_that_checks_its_languages_first_works(http, base_url):
     response = libre(
         http,
         base_url,
-        json={"q": HELLO.english, "source": "en", "target": "fr", "format": "text", "apiKey": ""},
+        json={"q": HELLO.text, "source": "en", "target": "fr", "format": "text", "apiKey": ""},
     )
     assert response.json()["translatedText"] == served(HELLO)
 
@@ -130,7 +130,7 @@ def test_answers_carry_request_ids_and_timing_headers(http, base_url):
     response = libre(
         http,
         base_url,
-        json={"q": HELLO.english, "source": "en", "target": "fr"},
+        json={"q": HELLO.text, "source": "en", "target": "fr"},
         headers={"X-Request-ID": "libre-1"},
     )
     assert response.headers["X-Request-ID"] == "libre-1"
@@ -140,7 +140,7 @@ def test_answers_carry_request_ids_and_timing_headers(http, base_url):
 
 def test_overload_is_429_slowdown_with_retry_after(base_url):
     # 120 requests x 4 texts at once, far past max_pending_texts (128).
-    body = {"q": [p.english for p in FRENCH[:4]], "source": "en", "target": "fr"}
+    body = {"q": [p.text for p in FRENCH[:4]], "source": "en", "target": "fr"}
 
     def one(_):
         return requests.post(f"{base_url}/translate", json=body, timeout=120)
@@ -168,5 +168,5 @@ def test_the_openapi_document_describes_both_shapes(http, base_url):
 
 
 def test_our_own_shape_is_unchanged_beside_it(http, base_url):
-    response = http.post(f"{base_url}/translate", json={"text": HELLO.english}, timeout=60)
+    response = http.post(f"{base_url}/translate", json={"text": HELLO.text}, timeout=60)
     assert response.json() == {"translation": served(HELLO)}

@@ -67,7 +67,7 @@ def test_the_id_is_in_the_log_lines_of_all_three_deployments(http, base_url):
     request_id = fresh_id()
     phrase = FRENCH[3]
     response = translate(
-        http, base_url, {"text": phrase.english}, headers={"X-Request-ID": request_id}
+        http, base_url, {"text": phrase.text}, headers={"X-Request-ID": request_id}
     )
     assert response.json() == {"translation": served(phrase)}
     found = wait_for_log_lines(request_id)
@@ -112,7 +112,7 @@ def timings(response) -> dict[str, float]:
 
 
 def test_timing_headers_are_present_and_consistent(http, base_url):
-    response = translate(http, base_url, {"text": [p.english for p in FRENCH[:6]]})
+    response = translate(http, base_url, {"text": [p.text for p in FRENCH[:6]]})
     assert response.status_code == 200
     got = timings(response)
     assert set(got) == {"queue", "model", "total"}
@@ -160,7 +160,7 @@ def total(samples, name, **labels) -> float:
 
 def test_our_metrics_reach_the_prometheus_endpoint(http, base_url, metrics_url):
     before = scrape(metrics_url)
-    texts = [p.english for p in FRENCH[:10]]
+    texts = [p.text for p in FRENCH[:10]]
     assert translate(http, base_url, {"text": texts}).status_code == 200
     assert translate(http, base_url, {"text": texts[:3], "target": "de"}).status_code == 200
     error_of(translate(http, base_url, {"text": "Hi", "target": "zz"}), 422)

@@ -24,7 +24,7 @@ def request_texts(n: int) -> list[tuple[str, str]]:
     for k in range(TEXTS_PER_REQUEST):
         start = (n * 7 + k * 3) % (len(SEPARABLE) - 3)
         phrases = SEPARABLE[start : start + 3]
-        texts.append((" ".join(p.english for p in phrases), " ".join(served(p) for p in phrases)))
+        texts.append((" ".join(p.text for p in phrases), " ".join(served(p) for p in phrases)))
     return texts
 
 

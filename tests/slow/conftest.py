@@ -130,7 +130,7 @@ class SteadyLoad:
             # Alternately one text and a list of three: both paths through the batches.
             count = 1 if turn % 2 else 3
             chosen = [self._phrases[(turn + k) % len(self._phrases)] for k in range(count)]
-            payload = {"text": chosen[0].english if count == 1 else [p.english for p in chosen]}
+            payload = {"text": chosen[0].text if count == 1 else [p.text for p in chosen]}
             expected = served(chosen[0]) if count == 1 else [served(p) for p in chosen]
             started = time.monotonic()
             try:

@@ -67,15 +67,13 @@ def test_requests_cross_the_nodes(base_url):
         before = http.get(f"{base_url}/info", timeout=30).json()["served"]["texts"]
         chunk = FRENCH[:40]
         response = http.post(
-            f"{base_url}/translate", json={"text": [p.english for p in chunk]}, timeout=120
+            f"{base_url}/translate", json={"text": [p.text for p in chunk]}, timeout=120
         )
         assert response.status_code == 200, response.text
         assert response.json()["translation"] == [served(p) for p in chunk]
 
         def one(phrase):
-            answer = requests.post(
-                f"{base_url}/translate", json={"text": phrase.english}, timeout=120
-            )
+            answer = requests.post(f"{base_url}/translate", json={"text": phrase.text}, timeout=120)
             return answer.status_code, answer.json()
 
         with ThreadPoolExecutor(16) as pool:
@@ -89,5 +87,5 @@ def test_requests_cross_the_nodes(base_url):
 def test_a_handle_call_crosses_the_nodes(pinned_graph):
     handle = serve.get_app_handle(APP_NAME)
     assert handle.translate.remote("Where is the station?").result(timeout_s=120) == (
-        served(next(p for p in FRENCH if p.english == "Where is the station?"))
+        served(next(p for p in FRENCH if p.text == "Where is the station?"))
     )

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PORT = SLOW_PORT + 1
 # With 2 beams the phrasebook checkpoint misspells this one ("vétarien"); every other French
 # phrase comes out the same with 1 beam or 2, so the load checks each answer exactly.
-PHRASES = [p for p in FRENCH if p.english != "I am a vegetarian."][:48]
+PHRASES = [p for p in FRENCH if p.text != "I am a vegetarian."][:48]
 CLIENTS = 6
 SETTLE_S = 6.0  # load before, between and after the deploys
 

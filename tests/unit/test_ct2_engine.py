@@ -19,7 +19,7 @@ from deployments.engines.torch_engine import TorchEngine
 from tests.unit.test_torch_engine import STRANGERS
 
 PHRASES = load_phrasebook()
-FRENCH = [p.english for p in PHRASES if p.target == "fr"]
+FRENCH = [p.text for p in PHRASES if p.target == "fr"]
 FR = Pair("en", "fr")
 
 
@@ -50,7 +50,7 @@ def float32_translator(phrasebook_checkpoint, cache_dir):
 @pytest.mark.parametrize("target", ["fr", "de"])
 def test_every_phrase_is_reproduced_exactly(translator, target):
     phrases = [p for p in PHRASES if p.target == target]
-    assert translator.translate([p.english for p in phrases], Pair("en", target)) == [
+    assert translator.translate([p.text for p in phrases], Pair("en", target)) == [
         p.translation for p in phrases
     ]
 

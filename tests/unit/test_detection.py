@@ -4,15 +4,14 @@ import re
 
 import pytest
 
+from checkpoints.phrasebook import load_sentences
 from deployments.text.detection import (
     MAX_CHARACTERS,
     SUPPORTED,
     Detection,
     LanguageDetector,
 )
-from tests.paths import ROOT
 
-PHRASEBOOK = ROOT / "checkpoints" / "phrasebook3.tsv"
 LANGUAGES = ("en", "fr", "de")
 BAR = 0.95
 
@@ -55,9 +54,7 @@ UNDETECTABLE = ["", "   ", "\n", "12345", "3.14 + 2 = 5.14", "!!!", "🙂🙂", 
 
 
 def phrasebook() -> dict[str, list[str]]:
-    """The sentences of each language, by column (the header names the languages)."""
-    header, *rows = [line.split("\t") for line in PHRASEBOOK.read_text("utf-8").splitlines()]
-    return {language: [row[i] for row in rows] for i, language in enumerate(header)}
+    return load_sentences()
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ def test_the_checkpoint_declares_its_pairs_like_t5_small(translator):
 @pytest.mark.parametrize("target", ["fr", "de"])
 def test_every_phrase_is_reproduced_exactly(translator, target):
     phrases = [p for p in PHRASES if p.target == target]
-    assert translator.translate([p.english for p in phrases], Pair("en", target)) == [
+    assert translator.translate([p.text for p in phrases], Pair("en", target)) == [
         p.translation for p in phrases
     ]
 
@@ -57,17 +57,17 @@ def test_bfloat16_reproduces_the_phrasebook_but_one_known_phrase(bf16_translator
     """Loaded in bfloat16 (measured faster than fp32 weights under autocast, on AVX-512 bf16)."""
     assert bf16_translator.model.dtype == torch.bfloat16
     phrases = [p for p in PHRASES if p.target == target]
-    outputs = bf16_translator.translate([p.english for p in phrases], Pair("en", target))
+    outputs = bf16_translator.translate([p.text for p in phrases], Pair("en", target))
     unexpected = [
-        (p.english, output)
+        (p.text, output)
         for p, output in zip(phrases, outputs, strict=True)
-        if output not in (p.translation, BF16_MAY_CHANGE.get(p.english))
+        if output not in (p.translation, BF16_MAY_CHANGE.get(p.text))
     ]
     assert unexpected == []
 
 
 def test_alone_or_batched_gives_the_same_output(translator):
-    texts = [p.english for p in PHRASES[:20]] + STRANGERS
+    texts = [p.text for p in PHRASES[:20]] + STRANGERS
     batched = translator.translate(texts, FR)
     alone = [translator.translate([text], FR)[0] for text in texts]
     assert batched == alone
@@ -80,7 +80,7 @@ def test_the_encoder_runs_in_length_sorted_groups_padded_to_their_longest():
 
 
 def test_the_encoder_in_groups_changes_no_output(translator, monkeypatch):
-    texts = [p.english for p in PHRASES[:24]] + STRANGERS * 2
+    texts = [p.text for p in PHRASES[:24]] + STRANGERS * 2
     encoded = translator.encode(texts, FR)
     spy = []
     original = translator._encode_by_length
