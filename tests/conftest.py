@@ -1,4 +1,4 @@
-"""Shared fixtures: the project's paths and the offline phrasebook checkpoint.
+"""Shared fixtures: the project's paths and the offline phrasebook checkpoints.
 
 Every Ray cluster the tests start runs with the settings make run, make bench and the KubeRay
 pods start Ray with (graph/cluster.py), so the suite exercises the mode that ships.
@@ -13,7 +13,12 @@ import pytest
 
 from graph.cluster import apply_ray_env
 from graph.ports import haproxy_ports, taken_ports
-from tests.paths import PHRASEBOOK_CHECKPOINT, ROOT
+from tests.paths import (
+    M2M100_PHRASEBOOK_CHECKPOINT,
+    MARIAN_PHRASEBOOK_CHECKPOINT,
+    PHRASEBOOK_CHECKPOINT,
+    ROOT,
+)
 
 apply_ray_env()
 
@@ -55,13 +60,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def phrasebook_checkpoint() -> Path:
-    """The checkpoint `make test` builds; built here too when pytest runs on its own."""
-    if not (PHRASEBOOK_CHECKPOINT / "model.safetensors").exists():
+def _built(checkpoint: Path) -> Path:
+    """A checkpoint `make test` builds; built here too when pytest runs on its own."""
+    if not (checkpoint / "model.safetensors").exists():
         subprocess.run(
-            [sys.executable, "-m", "checkpoints.build_phrasebook", str(PHRASEBOOK_CHECKPOINT)],
+            [sys.executable, "-m", "checkpoints.build_phrasebook", str(checkpoint)],
             cwd=ROOT,
             check=True,
         )
-    return PHRASEBOOK_CHECKPOINT
+    return checkpoint
+
+
+@pytest.fixture(scope="session")
+def phrasebook_checkpoint() -> Path:
+    """The T5 phrasebook checkpoint: en -> fr, en -> de."""
+    return _built(PHRASEBOOK_CHECKPOINT)
+
+
+@pytest.fixture(scope="session")
+def marian_phrasebook_checkpoint() -> Path:
+    """The Marian phrasebook checkpoint: fr -> en."""
+    return _built(MARIAN_PHRASEBOOK_CHECKPOINT)
+
+
+@pytest.fixture(scope="session")
+def m2m100_phrasebook_checkpoint() -> Path:
+    """The M2M100-style phrasebook checkpoint: de -> en, de -> fr."""
+    return _built(M2M100_PHRASEBOOK_CHECKPOINT)
