@@ -45,11 +45,10 @@ def bf16_translator(phrasebook_checkpoint):
     return TorchEngine(str(phrasebook_checkpoint), device="cpu", dtype="bfloat16")
 
 
-# bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes at most one phrase of 140
-# (measured; docs/engines.md). Which kernels run decides whether it does: with AVX-512 bf16 the
-# phrase below comes out as given here, on an AVX2-only CPU (CI, 2026-12-02) as in fp32. Any
-# other difference fails the test.
-BF16_MAY_CHANGE = {"I am a vegetarian.": "Je suis végégétarien."}
+# bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes at most one phrase of 256
+# (measured; docs/engines.md). Which kernels run decides whether it does: on a 2-core AVX2-only
+# EPYC (2026-12-03) the phrase below comes out as given here. Any other difference fails.
+BF16_MAY_CHANGE = {"Warning: the floor is wet.": "Achtung: Der Boden ist nas."}
 
 
 @pytest.mark.parametrize("target", ["fr", "de"])
