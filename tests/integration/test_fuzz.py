@@ -55,6 +55,8 @@ OUR_STATUS = {
     "malformed_json": 400,
     "invalid_request": 422,
     "unsupported_target": 422,
+    "unsupported_source": 422,
+    "undetectable_source": 422,
     "payload_too_large": 413,
     "unauthorized": 401,
     "not_found": 404,
