@@ -222,14 +222,11 @@ class TranslationIngress:
         responses={503: {"model": libretranslate.LibreTranslateError}},
     )
     async def languages(self) -> JSONResponse:
-        """LibreTranslate's language list: English with its targets, then each target."""
+        """LibreTranslate's language list: each source with its targets, then each target."""
         try:
-            model = await asyncio.wait_for(
-                self._translator.describe.remote(), self._settings.health_timeout_s
-            )
-        except Exception as error:
-            message = f"the Translator is not answering: {type(error).__name__}"
-            return JSONResponse({"error": message}, status_code=503)
+            model = await self._describe()
+        except ServiceNotReady as error:
+            return JSONResponse({"error": error.message}, status_code=503)
         self._learn(model)
         return JSONResponse(libretranslate.languages(model["pairs"]))
 
@@ -258,13 +255,7 @@ class TranslationIngress:
     @api.get("/info", responses=error_responses(503))
     async def info(self) -> dict[str, Any]:
         """The model, its targets and decoding, and the limits and batching now in effect."""
-        try:
-            model = await asyncio.wait_for(
-                self._translator.describe.remote(), self._settings.health_timeout_s
-            )
-        except Exception as error:
-            detail = f"the Translator is not answering: {type(error).__name__}"
-            raise ServiceNotReady(detail) from None
+        model = await self._describe()
         self._learn(model)
         settings = self._settings
         return {

@@ -22,15 +22,16 @@ def resolve_sources(source: str, texts: Sequence[str], offered: Collection[str])
 
     With ``"auto"`` the first call for a set of languages loads their detection models
     (about a second each): call it off the event loop."""
-    served = sorted(offered)
     if source != AUTO:
         if source not in offered:
+            served = sorted(offered)
             raise UnsupportedSource(
                 f"source {source!r} is not served; sources: {', '.join(served)} (or {AUTO!r})",
                 source=source,
                 supported=served,
             )
         return Sources([source] * len(texts), None)
+    served = sorted(offered)
     detections = LanguageDetector(served).detect(texts)
     for index, detection in enumerate(detections):
         if detection is None:
