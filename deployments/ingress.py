@@ -31,7 +31,7 @@ from deployments.core.errors import (
     TranslationFailed,
     TranslationServiceError,
 )
-from deployments.core.messages import FinalOutcome, TextItem
+from deployments.core.messages import API_SOURCE, FinalOutcome, TextItem
 from deployments.core.metrics import AdmissionMetrics
 from deployments.core.observability import (
     critical_timing,
@@ -50,6 +50,7 @@ from deployments.http.native import (
     error_responses,
 )
 from deployments.http.validation import request_timeout, validate_request
+from deployments.text.sources import AUTO, Sources, resolve_sources
 
 logger = logging.getLogger("ray.serve")
 
@@ -92,6 +93,8 @@ class TranslationIngress:
         self._configure_admission()
         # Targets seen to work (from /health, /info, /languages, answers): metric tags only.
         self._known_targets: set[str] = set()
+        # The languages the served models translate from, as the Translator last described.
+        self._sources: frozenset[str] = frozenset()
         self._refusals = AdmissionMetrics().refusals
         self._metrics_port = _node_metrics_port()
 
@@ -113,9 +116,14 @@ class TranslationIngress:
 
     # The Python API: serve.get_app_handle("translation").translate.remote(text, target="fr").
     async def translate(
-        self, text: str | list[str], target: str = "fr", timeout_s: float | None = None
+        self,
+        text: str | list[str],
+        target: str = "fr",
+        timeout_s: float | None = None,
+        source: str = API_SOURCE,
     ) -> str | list[str]:
-        request = validate_request({"text": text, "target": target}, self._settings.limits)
+        payload = {"text": text, "target": target, "source": source}
+        request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(None if timeout_s is None else str(timeout_s))
         # Serve's request context has the caller's request id (or a new one) here too.
         trace = Trace(request_id_or_new(_get_serve_request_context().request_id)[0])
@@ -144,7 +152,11 @@ class TranslationIngress:
         translate_request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(x_request_timeout)
         answer = await self._translate(translate_request, timeout, trace)
-        body = {"translation": answer.translation, **answer.truncated_field()}
+        body = {
+            "translation": answer.translation,
+            **answer.truncated_field(),
+            **answer.detected_field(),
+        }
         return JSONResponse(body, headers=answer.headers())
 
     async def _libretranslate(self, fields, x_request_timeout, trace: Trace) -> JSONResponse:
@@ -157,7 +169,10 @@ class TranslationIngress:
             trace.code = error.code
             reply = error_answer(error, Dialect.LIBRETRANSLATE)
             return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
-        body = {**libretranslate.answer(answer.translation, libre), **answer.truncated_field()}
+        body = {
+            **libretranslate.answer(answer.translation, libre, answer.detected),
+            **answer.truncated_field(),
+        }
         return JSONResponse(body, headers=answer.headers())
 
     @api.post("/", responses=error_responses(401, 413, 422, 500, 503, 504))
@@ -178,22 +193,42 @@ class TranslationIngress:
         response.headers.update(answer.headers())
         return cast(str, answer.translation)  # one text in, one out
 
+    @api.post(
+        "/detect",
+        response_model=list[libretranslate.DetectedLanguage],
+        responses={
+            status: {"model": libretranslate.LibreTranslateError} for status in (400, 403, 503)
+        },
+    )
+    async def detect(self, request: Request) -> JSONResponse:
+        """LibreTranslate's detection: ``q`` (JSON or form) in, ``[{"confidence": 97.0,
+        "language": "fr"}]`` out, among the languages the served models translate from."""
+        trace = trace_of(request.scope)
+        trace.api = Dialect.LIBRETRANSLATE
+        try:
+            payload, _ = await read_payload(request)
+            text = libretranslate.detect_request(payload, self._settings.limits)
+            sources = await self._resolve_sources(AUTO, [text])
+        except TranslationServiceError as error:
+            trace.code = error.code
+            reply = error_answer(error, Dialect.LIBRETRANSLATE)
+            return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+        found = sources.detected or []
+        return JSONResponse([libretranslate.detected_language(d) for d in found])
+
     @api.get(
         "/languages",
         response_model=list[libretranslate.Language],
         responses={503: {"model": libretranslate.LibreTranslateError}},
     )
     async def languages(self) -> JSONResponse:
-        """LibreTranslate's language list: English with its targets, then each target."""
+        """LibreTranslate's language list: each source with its targets, then each target."""
         try:
-            model = await asyncio.wait_for(
-                self._translator.describe.remote(), self._settings.health_timeout_s
-            )
-        except Exception as error:
-            message = f"the Translator is not answering: {type(error).__name__}"
-            return JSONResponse({"error": message}, status_code=503)
-        self._known_targets.update(model["targets"])
-        return JSONResponse(libretranslate.languages(model["targets"]))
+            model = await self._describe()
+        except ServiceNotReady as error:
+            return JSONResponse({"error": error.message}, status_code=503)
+        self._learn(model)
+        return JSONResponse(libretranslate.languages(model["pairs"]))
 
     @api.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
     async def health(self) -> JSONResponse:
@@ -213,21 +248,15 @@ class TranslationIngress:
                 status="unavailable", detail=f"translator/postprocessor: {detail}"
             )
             return JSONResponse(body.model_dump(), status_code=503)
-        self._known_targets.update(model["targets"])
+        self._learn(model)
         body = HealthResponse(status="ok", model=model["model"], targets=list(model["targets"]))
         return JSONResponse(body.model_dump())
 
     @api.get("/info", responses=error_responses(503))
     async def info(self) -> dict[str, Any]:
         """The model, its targets and decoding, and the limits and batching now in effect."""
-        try:
-            model = await asyncio.wait_for(
-                self._translator.describe.remote(), self._settings.health_timeout_s
-            )
-        except Exception as error:
-            detail = f"the Translator is not answering: {type(error).__name__}"
-            raise ServiceNotReady(detail) from None
-        self._known_targets.update(model["targets"])
+        model = await self._describe()
+        self._learn(model)
         settings = self._settings
         return {
             **model,
@@ -262,6 +291,7 @@ class TranslationIngress:
     async def _translate(self, request: TranslateRequest, timeout_s: float, trace: Trace) -> Answer:
         texts = request.texts
         trace.target = target_tag(request.target, self._known_targets)
+        sources = await self._resolve_sources(request.source, texts)
         try:
             self._admission.admit(len(texts), timeout_s)
         except (Overloaded, TemporarilyUnavailable):
@@ -271,7 +301,8 @@ class TranslationIngress:
         replicas_lost = self._admission.replicas_lost
         item_of = TextItem  # one attribute lookup, not one per text
         pending = [
-            Pending(item_of(text, request.target, deadline, trace.request_id)) for text in texts
+            Pending(item_of(text, request.target, deadline, trace.request_id, source))
+            for text, source in zip(texts, sources.languages, strict=True)
         ]
         completed = False
         try:
@@ -320,8 +351,31 @@ class TranslationIngress:
                 "request %s: texts %s may be cut (decoding limit)", trace.request_id, cut
             )
         if isinstance(request.text, str):
-            return Answer(results[0], cut, single=True)
-        return Answer(results, cut, single=False)
+            return Answer(results[0], cut, single=True, detected=sources.detected)
+        return Answer(results, cut, single=False, detected=sources.detected)
+
+    async def _resolve_sources(self, source: str, texts: list[str]) -> Sources:
+        """Each text's language (detected for "auto"), among those the models translate from."""
+        if not self._sources:
+            self._learn(await self._describe())
+        if source != AUTO:
+            return resolve_sources(source, texts, self._sources)
+        # Off the event loop: the first detection for a set of languages loads their models.
+        return await asyncio.to_thread(resolve_sources, source, texts, self._sources)
+
+    async def _describe(self) -> dict[str, Any]:
+        try:
+            return await asyncio.wait_for(
+                self._translator.describe.remote(), self._settings.health_timeout_s
+            )
+        except Exception as error:
+            detail = f"the Translator is not answering: {type(error).__name__}"
+            raise ServiceNotReady(detail) from None
+
+    def _learn(self, model: dict[str, Any]) -> None:
+        """What the Translator serves, from its description: targets (metric tags), sources."""
+        self._known_targets.update(model["targets"])
+        self._sources = frozenset(pair.split("-")[0] for pair in model["pairs"])
 
     # Several batches in flight, so that they queue (and merge) at the Translator, which runs
     # one model call at a time; max_concurrent_batches cannot change at run time.

@@ -49,6 +49,18 @@ class UnsupportedTarget(InvalidRequest):
     code = "unsupported_target"
 
 
+class UnsupportedSource(InvalidRequest):
+    """A source language no served model translates from."""
+
+    code = "unsupported_source"
+
+
+class UndetectableSource(InvalidRequest):
+    """``source: "auto"`` and a text whose language could not be told."""
+
+    code = "undetectable_source"
+
+
 class PayloadTooLarge(TranslationServiceError):
     """Over a configured limit; ``limit`` and ``actual`` say by how much."""
 

@@ -23,6 +23,8 @@ STATUS: dict[str, dict[Dialect, int]] = {
     "invalid_request": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
     "malformed_json": {Dialect.NATIVE: 400, Dialect.LIBRETRANSLATE: 400},
     "unsupported_target": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
+    "unsupported_source": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
+    "undetectable_source": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
     "payload_too_large": {Dialect.NATIVE: 413, Dialect.LIBRETRANSLATE: 400},
     "unauthorized": {Dialect.NATIVE: 401, Dialect.LIBRETRANSLATE: 403},
     "overloaded": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 429},

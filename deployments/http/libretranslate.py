@@ -25,8 +25,8 @@ from deployments.core.errors import (
 from deployments.core.settings import RequestLimits
 from deployments.http.native import TranslateRequest
 from deployments.http.validation import check_content
+from deployments.text.detection import Detection
 
-SOURCE = "en"
 AUTO = "auto"
 FORMATS = ("text", "html")
 # Fields only LibreTranslate's shape has; ours has "text" instead of "q".
@@ -77,7 +77,7 @@ class LibreTranslateRequest(BaseModel):
     )
 
     q: str | list[str] = Field(description="Text(s) to translate.")
-    source: str = Field(description='"en" (the only source), or "auto".')
+    source: str = Field(description='Source language code, or "auto" to detect it.')
     target: str = Field(description="Target language code; GET /languages lists them.")
     format: str = Field("text", description='"text"; "html" is refused (400).')
     api_key: str | None = Field(
@@ -91,7 +91,7 @@ class LibreTranslateResponse(BaseModel):
 
     translatedText: str | list[str]
     detectedLanguage: dict[str, Any] | list[dict[str, Any]] | None = Field(
-        None, description='With source "auto": {"confidence": 100.0, "language": "en"} per text.'
+        None, description='With source "auto": {"confidence": 97.0, "language": "fr"} per text.'
     )
     alternatives: list[Any] | None = None
     truncated: bool | list[bool] | None = Field(
@@ -105,6 +105,11 @@ class LibreTranslateError(BaseModel):
     model_config = ConfigDict(title="LibreTranslateError")
 
     error: str
+
+
+class DetectedLanguage(BaseModel):
+    confidence: float = Field(description="In percent, among the served sources.")
+    language: str
 
 
 class Language(BaseModel):
@@ -192,11 +197,8 @@ def to_request(fields: Mapping[str, Any], limits: RequestLimits) -> LibreRequest
     source, target = fields["source"], fields["target"]
     if not isinstance(q, str) and not (isinstance(q, list) and all(isinstance(t, str) for t in q)):
         raise InvalidRequest("Invalid request: q must be a string or a list of strings")
-    if not isinstance(source, str) or source not in (SOURCE, AUTO):
-        raise InvalidRequest(
-            f"{_quoted(source)} is not supported: this service translates from "
-            f'"{SOURCE}" (or "{AUTO}", taken as {SOURCE})'
-        )
+    if not isinstance(source, str):
+        raise InvalidRequest("Invalid request: source must be a string")
     if not isinstance(target, str):
         raise InvalidRequest("Invalid request: target must be a string")
     text_format = fields.get("format") or "text"
@@ -211,7 +213,23 @@ def to_request(fields: Mapping[str, Any], limits: RequestLimits) -> LibreRequest
         alternatives = int(alternatives)
     except (TypeError, ValueError):
         raise InvalidRequest("Invalid request: alternatives parameter is not a number") from None
-    request = TranslateRequest.model_construct(text=q, target=target)
+    request = TranslateRequest.model_construct(text=q, target=target, source=source)
+    _check_q(request, limits)
+    return LibreRequest(request, auto=source == AUTO, alternatives=alternatives)
+
+
+def detect_request(fields: Any, limits: RequestLimits) -> str:
+    """``POST /detect``'s ``q``, or the error LibreTranslate would give."""
+    q = fields.get("q") if isinstance(fields, Mapping) else None
+    if not q:
+        raise InvalidRequest("Invalid request: missing q parameter")
+    if not isinstance(q, str):
+        raise InvalidRequest("Invalid request: q must be a string")
+    _check_q(TranslateRequest.model_construct(text=q), limits)
+    return q
+
+
+def _check_q(request: TranslateRequest, limits: RequestLimits) -> None:
     try:
         check_content(request, limits)
     except TranslationServiceError as error:
@@ -219,7 +237,6 @@ def to_request(fields: Mapping[str, Any], limits: RequestLimits) -> LibreRequest
         if error.message.startswith("text"):
             error.message = "q" + error.message.removeprefix("text")
         raise
-    return LibreRequest(request, auto=source == AUTO, alternatives=alternatives)
 
 
 def _quoted(value: Any) -> str:
@@ -229,23 +246,36 @@ def _quoted(value: Any) -> str:
 # --- answers ----------------------------------------------------------------------------------
 
 
-def answer(translation: str | list[str], libre: LibreRequest) -> dict[str, Any]:
+def answer(
+    translation: str | list[str], libre: LibreRequest, detected: list[Detection] | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"translatedText": translation}
     many = isinstance(translation, list)
-    if libre.auto:
-        # Not detected: English is the only source, so that is what the text is taken for.
-        detected = {"confidence": 100.0, "language": SOURCE}
-        body["detectedLanguage"] = [detected] * len(translation) if many else detected
+    if libre.auto and detected is not None:
+        found = [detected_language(d) for d in detected]
+        body["detectedLanguage"] = found if many else found[0]
     if libre.alternatives > 0:
         body["alternatives"] = [[] for _ in translation] if many else []
     return body
 
 
-def languages(targets: Iterable[str]) -> list[dict[str, Any]]:
-    """GET /languages: English with its targets, then each target (which translates to none
-    here), so a client that checks its target against this list finds it."""
-    targets = sorted(targets)
+def detected_language(detection: Detection) -> dict[str, Any]:
+    """LibreTranslate's form of a detection: the confidence in percent."""
+    return {"confidence": round(detection.confidence * 100, 1), "language": detection.language}
+
+
+def languages(pairs: Iterable[str]) -> list[dict[str, Any]]:
+    """GET /languages from the served pairs ("en-fr"): every language with the targets it
+    translates into, sources first, then the languages that are only targets (with none), so
+    a client that checks its target against this list finds it."""
+    targets: dict[str, list[str]] = {}
+    for pair in pairs:
+        source, target = pair.split("-", 1)
+        targets.setdefault(source, []).append(target)
+    only_targets = {t for to in targets.values() for t in to} - set(targets)
+    entries = [(code, sorted(to)) for code, to in sorted(targets.items())]
+    entries += [(code, []) for code in sorted(only_targets)]
     return [
-        {"code": code, "name": LANGUAGE_NAMES.get(code, code), "targets": list(to)}
-        for code, to in [(SOURCE, targets), *[(t, []) for t in targets if t != SOURCE]]
+        {"code": code, "name": LANGUAGE_NAMES.get(code, code), "targets": to}
+        for code, to in entries
     ]

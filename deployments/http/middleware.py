@@ -58,6 +58,8 @@ def _path(scope) -> str:
     return scope["path"].removeprefix(scope.get("root_path", "")) or "/"
 
 
+# Routes where LibreTranslate's clients send their api_key in the body.
+_LIBRE_POSTS = frozenset({"/translate", "/detect"})
 # A LibreTranslate body is read whole to find its api_key; past this, it is not looked at.
 _MAX_KEYED_BODY_BYTES = 1 << 20
 
@@ -65,7 +67,7 @@ _MAX_KEYED_BODY_BYTES = 1 << 20
 class RequireApiKey:
     """With API keys configured, every route but /health and /languages needs
     ``Authorization: Bearer <key>``, or (LibreTranslate's way) ``api_key`` in a LibreTranslate
-    body sent to ``POST /translate`` without that header.
+    body sent to ``POST /translate`` or ``POST /detect`` without that header.
 
     Plain ASGI rather than ``@api.middleware``: it runs on every request, and Starlette's
     BaseHTTPMiddleware adds a task and a stream per request."""
@@ -81,7 +83,7 @@ class RequireApiKey:
         if keys and scope["type"] == "http" and (path := _path(scope)) not in PUBLIC_PATHS:
             headers = Headers(scope=scope)
             authorization = headers.get("authorization")
-            if authorization is None and path == "/translate" and scope["method"] == "POST":
+            if authorization is None and path in _LIBRE_POSTS and scope["method"] == "POST":
                 body = await _read_whole(receive, _MAX_KEYED_BODY_BYTES)
                 receive = _replay(body, receive)
                 libre, key = libretranslate.api_key_in(body or b"", headers.get("content-type"))
@@ -148,7 +150,9 @@ def _replay(body: bytes | None, receive):
 
 
 # Route tags for the metrics: the app's routes, and "other" for anything a client made up.
-_ROUTES = frozenset({"/translate", "/", "/languages", "/health", "/info", "/docs", "/openapi.json"})
+_ROUTES = frozenset(
+    {"/translate", "/detect", "/", "/languages", "/health", "/info", "/docs", "/openapi.json"}
+)
 
 
 class Observe:

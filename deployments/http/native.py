@@ -15,11 +15,13 @@ class TranslateRequest(BaseModel):
         json_schema_extra={"examples": [{"text": "Hello world!"}, {"text": ["Hi.", "Bye."]}]},
     )
 
-    text: str | list[str] = Field(
-        description="One English text, or a list of them translated in order."
-    )
+    text: str | list[str] = Field(description="One text, or a list of them translated in order.")
     target: StrictStr = Field(
-        default="fr", description="Target language code; GET /health lists the supported ones."
+        default="fr", description="Target language code; GET /languages lists the pairs."
+    )
+    source: StrictStr = Field(
+        default="en",
+        description='Source language code, or "auto" to detect the language of each text.',
     )
 
     @field_validator("text", mode="before")
@@ -49,6 +51,14 @@ class TranslateResponse(BaseModel):
         description="Only when a translation reached the model's decoding limit even in pieces "
         "and may be cut: true (one text) or a flag per text. Header X-Truncated-Texts too.",
     )
+    detected_language: DetectedLanguage | list[DetectedLanguage] | None = Field(
+        None, description='Only with source "auto": the language each text was taken for.'
+    )
+
+
+class DetectedLanguage(BaseModel):
+    language: str
+    confidence: float = Field(description="Between 0 and 1, among the served sources.")
 
 
 class ErrorDetail(BaseModel):

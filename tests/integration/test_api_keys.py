@@ -88,6 +88,17 @@ def test_libretranslate_clients_send_the_key_in_the_body(http, secured, as_form)
     assert "translatedText" in response.json()
 
 
+@pytest.mark.parametrize("as_form", [False, True], ids=["json", "form"])
+def test_detect_takes_the_key_in_the_body_too(http, secured, as_form):
+    def detect(body):
+        sent = {"data": body} if as_form else {"json": body}
+        return http.post(f"{secured}/detect", **sent, timeout=60)
+
+    assert detect({"q": "Hello world!", "api_key": KEY}).status_code == 200
+    refused = detect({"q": "Hello world!", "api_key": "wrong"})
+    assert (refused.status_code, refused.json()) == (403, {"error": "Invalid API key"})
+
+
 @pytest.mark.parametrize(
     ("api_key", "message"),
     [

@@ -55,6 +55,8 @@ OUR_STATUS = {
     "malformed_json": 400,
     "invalid_request": 422,
     "unsupported_target": 422,
+    "unsupported_source": 422,
+    "undetectable_source": 422,
     "payload_too_large": 413,
     "unauthorized": 401,
     "not_found": 404,
@@ -221,7 +223,7 @@ def check(case: Case, response: requests.Response, tally: Tally) -> None:
             assert body == expect.answer, where
             tally.counts["exact"] += 1
         return
-    if case.dialect == LIBRE:
+    if case.dialect == LIBRE or isinstance(body.get("error"), str):
         message = body["error"]
     else:
         error = body["error"]
@@ -246,6 +248,10 @@ def check_error_shape(case: Case, status: int, body: Any, where: str) -> None:
         if case.path == "/languages":  # LibreTranslate's list route, LibreTranslate's error
             assert set(body) == {"error"} and body["error"], where
             return
+    detect = case.dialect == ROUTES and unquote(case.path) == "/detect" and case.method == "POST"
+    if detect and status in LIBRE_STATUSES:  # LibreTranslate's route, LibreTranslate's errors
+        assert set(body) == {"error"} and body["error"], where
+        return
     error = body["error"]
     assert isinstance(error, dict), where
     assert isinstance(error["code"], str) and error["code"], where
@@ -259,7 +265,13 @@ def check_error_shape(case: Case, status: int, body: Any, where: str) -> None:
 def check_answer_shape(case: Case, body: Any, where: str) -> None:
     if case.dialect == OURS:
         text = case.payload["text"]
-        assert set(body) == {"translation"}, where
+        if case.payload.get("source") == "auto":
+            assert set(body) == {"translation", "detected_language"}, where
+            one = {"language": "en", "confidence": 1.0}
+            many = isinstance(text, list)
+            assert body["detected_language"] == ([one] * len(text) if many else one), where
+        else:
+            assert set(body) == {"translation"}, where
         translation = body["translation"]
         if isinstance(text, str):
             assert isinstance(translation, str), where
@@ -395,14 +407,21 @@ def deadline_sure(timeout: str | None) -> bool:
 
 
 def verdict(
-    texts: list[str], target: str, timeout: str | None, maximum_s: float, dialect: str
+    texts: list[str],
+    target: str,
+    timeout: str | None,
+    maximum_s: float,
+    dialect: str,
+    source: str = "en",
 ) -> Expect | None:
     """For a request whose fields have the right types: a refusal of its texts, then of its
-    deadline, then of its target (the Translator's, so only where no deadline can come
-    first), else a translation (its shape checked)."""
+    deadline, then of its source (English is the phrasebook's only one), then of its target
+    (the Translator's, so only where no deadline can come first), else a translation (its
+    shape checked)."""
+    libre = dialect == LIBRE
     invalid, unsupported = (
         (Expect(400), Expect(400, late=True))
-        if dialect == LIBRE
+        if libre
         else (
             Expect(422, code="invalid_request"),
             Expect(422, code="unsupported_target", late=True),
@@ -412,30 +431,40 @@ def verdict(
         return invalid
     if not timeout_ok(timeout, maximum_s):
         return Expect(invalid.status, code=invalid.code, says=("X-Request-Timeout",))
+    if source not in ("en", "auto"):
+        return Expect(invalid.status, code=None if libre else "unsupported_source")
+    # With one source, auto takes any text with a letter for it, and none without.
+    if source == "auto" and not all(any(c.isalpha() for c in t) for t in texts):
+        return Expect(invalid.status, code=None if libre else "undetectable_source")
     if target not in TARGETS:
         return unsupported if deadline_sure(timeout) else None
     return Expect(200)
 
 
 def our_verdict(payload: Any, headers: dict[str, str], maximum_s: float) -> Expect | None:
-    """docs/api.md, our shape: text a string or a list of strings, target a string, no other
-    field."""
+    """docs/api.md, our shape: text a string or a list of strings, target and source strings,
+    no other field."""
     invalid = Expect(422, code="invalid_request")
-    if not isinstance(payload, dict) or "text" not in payload or set(payload) - {"text", "target"}:
+    fields = {"text", "target", "source"}
+    if not isinstance(payload, dict) or "text" not in payload or set(payload) - fields:
         return invalid
     text, target = payload["text"], payload.get("target", "fr")
+    source = payload.get("source", "en")
+    if not isinstance(source, str):
+        return invalid
     if isinstance(text, str):
         text = [text]
     if not isinstance(text, list) or not all(isinstance(t, str) for t in text):
         return invalid
     if not isinstance(target, str):
         return invalid
-    return verdict(text, target, headers.get("X-Request-Timeout"), maximum_s, OURS)
+    return verdict(text, target, headers.get("X-Request-Timeout"), maximum_s, OURS, source)
 
 
 def libre_verdict(fields: Any, headers: dict[str, str], maximum_s: float) -> Expect | None:
     """docs/api.md, LibreTranslate's API: q, source and target needed; q a string or a list of
-    strings; source en or auto; format text (html refused); alternatives a number."""
+    strings; source a string (served: en, or auto); format text (html refused); alternatives
+    a number."""
     for name in ("q", "source", "target"):
         if not fields.get(name):  # the first one missing is named
             return Expect(400, says=(f"missing {name} parameter",))
@@ -443,7 +472,7 @@ def libre_verdict(fields: Any, headers: dict[str, str], maximum_s: float) -> Exp
     texts = [q] if isinstance(q, str) else q
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         return Expect(400)
-    if source not in ("en", "auto") or not isinstance(target, str):
+    if not isinstance(source, str) or not isinstance(target, str):
         return Expect(400)
     if (fields.get("format") or "text") != "text":
         return Expect(400, says=("format is not supported",))
@@ -451,7 +480,7 @@ def libre_verdict(fields: Any, headers: dict[str, str], maximum_s: float) -> Exp
         int(fields.get("alternatives") or 0)
     except (TypeError, ValueError):
         return Expect(400, says=("alternatives",))
-    return verdict(texts, target, headers.get("X-Request-Timeout"), maximum_s, LIBRE)
+    return verdict(texts, target, headers.get("X-Request-Timeout"), maximum_s, LIBRE, source)
 
 
 def translation_case(
@@ -536,6 +565,7 @@ odd_target = st.one_of(
     st.text(max_size=6),
     json_value,
 )
+odd_source = st.one_of(st.sampled_from(["en", "auto", "fr", "", "EN", "zz"]), json_value)
 visible_ascii = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
 # A header value an HTTP client sends: no controls (tab inside allowed), no leading or trailing
 # whitespace (clients refuse the one, servers drop the other). Latin-1 above 0x7F is obs-text:
@@ -709,6 +739,8 @@ def our_requests(draw, maximum_s: float) -> Case:
         payload["text"] = draw(json_value)
     if draw(st.booleans()):
         payload["target"] = draw(odd_target)
+    if draw(st.integers(0, 2)) == 0:
+        payload["source"] = draw(odd_source)
     if draw(st.integers(0, 3)) == 0:
         name = draw(st.one_of(st.sampled_from(["extra", "q", "source", "format"]), any_text))
         payload[name] = draw(json_value)
@@ -854,9 +886,9 @@ def test_the_tutorials_query_route(run, info):
 
 JSON_ROUTES = ("/health", "/languages", "/info", "/openapi.json")
 HTML_ROUTES = ("/docs", "/redoc", "/docs/oauth2-redirect")
-POST_ROUTES = ("/translate", "/")
+POST_ROUTES = ("/translate", "/", "/detect")
 # LibreTranslate's routes this service does not provide (docs/api.md): 404.
-NOT_PROVIDED = ("/detect", "/translate_file", "/suggest", "/frontend/settings")
+NOT_PROVIDED = ("/translate_file", "/suggest", "/frontend/settings")
 KNOWN = JSON_ROUTES + HTML_ROUTES + POST_ROUTES
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 
@@ -876,6 +908,8 @@ def route_expectation(method: str, path: str) -> Expect:
         return Expect(400, code="malformed_json")
     if method == "POST" and route == "/":
         return Expect(422, code="invalid_request", says=("text",))
+    if method == "POST" and route == "/detect":  # no body: no content type, LibreTranslate's 400
+        return Expect(400, says=("content-type",))
     return Expect(405, code="method_not_allowed")
 
 

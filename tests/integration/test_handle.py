@@ -2,7 +2,12 @@
 
 import pytest
 
-from deployments.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedTarget
+from deployments.core.errors import (
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedSource,
+    UnsupportedTarget,
+)
 from deployments.text.typography import NARROW_NBSP as N
 
 pytestmark = pytest.mark.integration
@@ -17,6 +22,11 @@ def test_a_list_gives_a_list_in_order(graph):
     assert result == ["Bonne nuit.", "Oui.", f"Bonjour le monde{N}!"]
 
 
+def test_source_is_a_keyword_and_auto_detects(graph):
+    assert graph.translate.remote("Good night.", source="en").result() == "Bonne nuit."
+    assert graph.translate.remote("Good night.", source="auto").result() == "Bonne nuit."
+
+
 def test_target_is_a_keyword(graph):
     assert graph.translate.remote("Hello world!", target="de").result() == "Hallo Welt!"
 
@@ -28,6 +38,7 @@ def test_target_is_a_keyword(graph):
         ((17,), {}, InvalidRequest, "must be a string or a list of strings"),
         ((["a"] * 65,), {}, PayloadTooLarge, "the limit is 64"),
         (("Hello",), {"target": "xx"}, UnsupportedTarget, "supported: de, fr"),
+        (("Hallo",), {"source": "de"}, UnsupportedSource, "'de' is not served; sources: en"),
     ],
 )
 def test_the_same_validation_as_http(graph, args, kwargs, error, message):

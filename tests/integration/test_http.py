@@ -106,6 +106,9 @@ def test_query_route_takes_a_target_too(http, base_url):
         ({"text": ["ok", None]}, 422, "invalid_request", "item 1 must be a string, got null"),
         ({"txt": "Hello"}, 422, "invalid_request", "text: Field required"),
         ({"text": "Hello", "target": "xx"}, 422, "unsupported_target", "supported: de, fr"),
+        ({"text": "Hallo", "source": "de"}, 422, "unsupported_source", "sources: en (or 'auto')"),
+        ({"text": "123", "source": "auto"}, 422, "undetectable_source", "could not be detected"),
+        ({"text": "Hi", "source": 7}, 422, "invalid_request", "source: Input should be a valid"),
         ({"text": "x" * 5001}, 413, "payload_too_large", "5001 characters; the limit is 5000"),
         ({"text": ["Hi."] * 65}, 413, "payload_too_large", "65 texts in one request; the limit"),
     ],
@@ -114,6 +117,20 @@ def test_bad_input_gets_a_clear_json_error(http, base_url, payload, status, code
     error = error_of(translate(http, base_url, payload), status)
     assert error["code"] == code
     assert message in error["message"]
+
+
+def test_source_auto_says_which_language_each_text_was_taken_for(http, base_url):
+    one = translate(http, base_url, {"text": "Good night.", "source": "auto"}).json()
+    assert one == {
+        "translation": "Bonne nuit.",
+        "detected_language": {"language": "en", "confidence": 1.0},
+    }
+    texts = ["Good night.", "Yes."]
+    many = translate(http, base_url, {"text": texts, "source": "auto", "target": "de"}).json()
+    assert many["translation"] == ["Gute Nacht.", "Ja."]
+    assert many["detected_language"] == [{"language": "en", "confidence": 1.0}] * 2
+    named = translate(http, base_url, {"text": "Good night.", "source": "en"}).json()
+    assert named == {"translation": "Bonne nuit."}  # nothing detected, nothing to report
 
 
 def test_limits_are_reported_with_the_actual_size(http, base_url):

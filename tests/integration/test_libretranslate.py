@@ -71,6 +71,17 @@ def test_source_auto_says_what_it_took_the_text_for(http, base_url):
     assert [d["language"] for d in batch.json()["detectedLanguage"]] == ["en", "en"]
 
 
+def test_detect_answers_as_libretranslates_does(http, base_url):
+    for sent in ({"json": {"q": HELLO.english}}, {"data": {"q": HELLO.english}}):
+        response = http.post(f"{base_url}/detect", timeout=30, **sent)
+        # English is the one language the phrasebook model translates from.
+        assert response.json() == [{"confidence": 100.0, "language": "en"}], response.text
+    missing = http.post(f"{base_url}/detect", json={"text": "Hello"}, timeout=30)
+    assert error_text(missing, 400) == "Invalid request: missing q parameter"
+    digits = http.post(f"{base_url}/detect", json={"q": "12345"}, timeout=30)
+    assert "could not be detected among en" in error_text(digits, 400)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -81,7 +92,7 @@ def test_source_auto_says_what_it_took_the_text_for(http, base_url):
         ({"q": [], "source": "en", "target": "fr"}, "Invalid request: missing q parameter"),
         ({"q": "Hello", "target": "fr"}, "Invalid request: missing source parameter"),
         ({"q": "Hello", "source": "en"}, "Invalid request: missing target parameter"),
-        ({"q": "Hello", "source": "zz", "target": "fr"}, "zz is not supported"),
+        ({"q": "Hello", "source": "zz", "target": "fr"}, "source 'zz' is not served; sources: en"),
         (
             {"q": "Hello", "source": "en", "target": "fr", "format": "xml"},
             "xml format is not supported",

@@ -23,6 +23,7 @@ from deployments.http.errors import Dialect, error_answer
 from deployments.http.libretranslate import (
     answer,
     api_key_in,
+    detect_request,
     is_form,
     is_json,
     is_libretranslate,
@@ -31,6 +32,7 @@ from deployments.http.libretranslate import (
     parse_json,
     to_request,
 )
+from deployments.text.detection import Detection
 
 LIMITS = RequestLimits()
 
@@ -94,25 +96,47 @@ def test_malformed_json_is_refused(body):
 def test_a_single_q():
     libre = to_request({"q": "Hello", "source": "en", "target": "fr"}, LIMITS)
     assert (libre.request.text, libre.request.target, libre.auto) == ("Hello", "fr", False)
-    assert answer("Bonjour", libre) == {"translatedText": "Bonjour"}
+    assert answer("Bonjour", libre, None) == {"translatedText": "Bonjour"}
 
 
 def test_a_list_of_q_with_source_auto():
     libre = to_request({"q": ["Hello", "World"], "source": "auto", "target": "de"}, LIMITS)
     assert libre.request.texts == ["Hello", "World"]
-    body = answer(["Hallo", "Welt"], libre)
+    assert libre.request.source == "auto"
+    detected = [Detection("en", 0.97), Detection("fr", 1.0)]
+    body = answer(["Hallo", "Welt"], libre, detected)
     assert body["translatedText"] == ["Hallo", "Welt"]
-    assert body["detectedLanguage"] == [{"confidence": 100.0, "language": "en"}] * 2
+    assert body["detectedLanguage"] == [
+        {"confidence": 97.0, "language": "en"},
+        {"confidence": 100.0, "language": "fr"},
+    ]
 
 
 def test_source_auto_on_one_text_and_alternatives():
     libre = to_request({"q": "Hi", "source": "auto", "target": "fr", "alternatives": "3"}, LIMITS)
-    body = answer("Salut", libre)
+    body = answer("Salut", libre, [Detection("en", 0.5)])
     assert body == {
         "translatedText": "Salut",
-        "detectedLanguage": {"confidence": 100.0, "language": "en"},
+        "detectedLanguage": {"confidence": 50.0, "language": "en"},
         "alternatives": [],
     }
+
+
+def test_any_source_code_is_passed_on_for_the_graph_to_judge():
+    libre = to_request({"q": "Hola", "source": "es", "target": "fr"}, LIMITS)
+    assert (libre.request.source, libre.auto) == ("es", False)
+
+
+def test_detect_takes_one_q_within_the_limits():
+    assert detect_request({"q": "Bonjour"}, LIMITS) == "Bonjour"
+    for fields in ({}, {"q": ""}, None):
+        with pytest.raises(InvalidRequest, match="missing q"):
+            detect_request(fields, LIMITS)
+    with pytest.raises(InvalidRequest, match="q must be a string"):
+        detect_request({"q": ["a", "b"]}, LIMITS)
+    with pytest.raises(PayloadTooLarge) as refused:
+        detect_request({"q": "x" * 5001}, LIMITS)
+    assert refused.value.message.startswith("q: 5001 characters")
 
 
 @pytest.mark.parametrize(
@@ -124,10 +148,7 @@ def test_source_auto_on_one_text_and_alternatives():
         ({"q": "Hi", "target": "fr"}, "Invalid request: missing source parameter"),
         ({"q": "Hi", "source": "en"}, "Invalid request: missing target parameter"),
         ({"q": [1], "source": "en", "target": "fr"}, "q must be a string or a list of strings"),
-        (
-            {"q": "Hi", "source": "es", "target": "fr"},
-            'es is not supported: this service translates from "en"',
-        ),
+        ({"q": "Hi", "source": 3, "target": "fr"}, "source must be a string"),
         (
             {"q": "Hi", "source": "en", "target": "fr", "format": "xml"},
             "xml format is not supported",
@@ -182,14 +203,14 @@ def test_our_errors_in_libretranslates_statuses(error, status):
         assert headers == {"Retry-After": "3"}
 
 
-def test_languages_lists_english_with_its_targets_and_each_target():
-    assert languages(["fr", "de", "ro"]) == [
+def test_languages_lists_each_source_with_its_targets_then_the_targets_alone():
+    assert languages(["en-fr", "en-de", "fr-en", "en-ro"]) == [
         {"code": "en", "name": "English", "targets": ["de", "fr", "ro"]},
+        {"code": "fr", "name": "French", "targets": ["en"]},
         {"code": "de", "name": "German", "targets": []},
-        {"code": "fr", "name": "French", "targets": []},
         {"code": "ro", "name": "Romanian", "targets": []},
     ]
-    assert languages(["xx"])[1] == {"code": "xx", "name": "xx", "targets": []}
+    assert languages(["en-xx"])[1] == {"code": "xx", "name": "xx", "targets": []}
 
 
 @pytest.mark.parametrize(
