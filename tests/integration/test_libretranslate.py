@@ -72,7 +72,7 @@ def test_source_auto_says_what_it_took_the_text_for(http, base_url):
 
 
 def test_detect_answers_as_libretranslates_does(http, base_url):
-    for sent in ({"json": {"q": HELLO.english}}, {"data": {"q": HELLO.english}}):
+    for sent in ({"json": {"q": HELLO.text}}, {"data": {"q": HELLO.text}}):
         response = http.post(f"{base_url}/detect", timeout=30, **sent)
         # English is the one language the phrasebook model translates from.
         assert response.json() == [{"confidence": 100.0, "language": "en"}], response.text
