@@ -170,6 +170,11 @@ class _Transformers5Converter(TransformersConverter):
     ctranslate2 takes M2M100's vocabulary from ``tokenizer.get_vocab()``, which in transformers
     5 leaves out the language tokens (ids after the sentencepiece vocabulary): the converted
     vocabulary would be short of the model's. They are put back in.
+
+    ctranslate2 starts a Marian decoder from a zero vector, not from the decoder start token's
+    (``<pad>``) embedding, which opus-mt keeps at zero. Training that moves that row (a tied
+    output layer's gradient reaches it) makes the converted model decode otherwise than
+    ``generate``: that is logged, since the conversion cannot keep the row.
     """
 
     def load_model(self, model_class, model_name_or_path, **kwargs):
@@ -177,6 +182,14 @@ class _Transformers5Converter(TransformersConverter):
         scale = getattr(loaded.config, "scale_decoder_outputs", None)
         if scale is not None:
             loaded.config.tie_word_embeddings = bool(scale)
+        if loaded.config.model_type == "marian":
+            start = loaded.get_decoder().embed_tokens.weight[loaded.config.decoder_start_token_id]
+            if bool(start.any()):
+                logger.warning(
+                    "%s: the decoder start token's embedding is not zero; CTranslate2 starts "
+                    "Marian decoders from zero, so its translations will differ from torch's",
+                    model_name_or_path,
+                )
         return loaded
 
     def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):

@@ -6,8 +6,12 @@ target token reach both engines the same way); and generation starts with the ta
 language token where the family forces one.
 """
 
+import logging
+import shutil
+
 import pytest
 import torch
+from transformers import MarianMTModel
 
 from deployments.core.settings import TranslatorSettings
 from deployments.engines import ct2_engine as ct2
@@ -190,3 +194,19 @@ def test_a_selection_that_leaves_no_pair_is_refused(checkpoints):
     settings = TranslatorSettings(model=str(checkpoints["t5"]), device="cpu", target="ro")
     with pytest.raises(ValueError, match=r"offers no language pair.*en-fr"):
         load_engine(settings, "cpu")
+
+
+def test_a_marian_start_embedding_ctranslate2_would_drop_is_logged(checkpoints, tmp_path, caplog):
+    """CTranslate2 starts a Marian decoder from zero, whatever the start token's row holds."""
+    moved = tmp_path / "moved"
+    shutil.copytree(checkpoints["marian"], moved)
+    model = MarianMTModel.from_pretrained(moved)
+    with torch.no_grad():
+        model.get_decoder().embed_tokens.weight[model.config.decoder_start_token_id] = 0.1
+    model.save_pretrained(moved)
+    cache = str(tmp_path / "cache")
+    with caplog.at_level(logging.WARNING, logger=ct2.__name__):
+        ct2.convert(str(checkpoints["marian"]), "float32", cache)
+        assert caplog.records == []
+        ct2.convert(str(moved), "float32", cache)
+    assert "decoder start token's embedding is not zero" in caplog.text
