@@ -42,8 +42,8 @@ SEED = 1234
 # hypotheses it scores higher (tried on T5: 2-3 layers, d_model 128-256, 200 epochs). Config
 # can still ask for beams (decoding.num_beams); the code path is the same either way.
 DECODING = {"max_length": 64, "num_beams": 1}
-# An upper bound: the phrasebook yields fewer pieces.
-VOCAB_SIZE = 512
+# Enough pieces for most phrasebook words to be one or two (formats.train_sentencepiece).
+VOCAB_SIZE = 2000
 
 
 def prefix_for(source: str, target: str) -> str:

@@ -64,6 +64,9 @@ class Format:
     generation: Mapping[str, Any]
     # Tokens tokenizer_config.json must list as special (M2M100's language tokens).
     special_tokens: list[str] = field(default_factory=list)
+    # Token ids whose embedding stays zero in training: Marian's decoder start token, which
+    # opus-mt keeps at zero and CTranslate2 replaces by a zero vector.
+    zero_embeddings: tuple[int, ...] = ()
 
     def new_model(self, seed: int) -> PreTrainedModel:
         """The model with random weights, the same ones for the same seed."""
@@ -155,7 +158,7 @@ def marian(
         decoder_start_token_id=pad,
     )
     generation = {**decoding, "bad_words_ids": [[pad]]}
-    return Format(folder, tokenizer, config, MarianMTModel, generation)
+    return Format(folder, tokenizer, config, MarianMTModel, generation, zero_embeddings=(pad,))
 
 
 def m2m100(
@@ -216,8 +219,11 @@ def nllb(
 
 
 def train_sentencepiece(lines: Sequence[str], vocab_size: int, **ids: int) -> bytes:
-    """A unigram sentencepiece model of ``lines``, deterministically (one thread, input order
-    kept); ``vocab_size`` is an upper bound, a small corpus gets fewer pieces."""
+    """A BPE sentencepiece model of ``lines``, deterministically (one thread, input order kept).
+
+    BPE, not t5-small's unigram: on a corpus this small a unigram model stops at a few hundred
+    pieces, and words split into letters that repeat ("T e e"), which a tiny decoder has
+    trouble telling apart by position; BPE merges up to ``vocab_size`` word-sized pieces."""
     # From memory to memory: trained from a file, the model would record the file's path.
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
@@ -225,7 +231,7 @@ def train_sentencepiece(lines: Sequence[str], vocab_size: int, **ids: int) -> by
         model_writer=model,
         vocab_size=vocab_size,
         hard_vocab_limit=False,
-        model_type="unigram",
+        model_type="bpe",
         character_coverage=1.0,
         num_threads=1,
         seed_sentencepiece_size=100000,
