@@ -45,14 +45,15 @@ def bf16_translator(phrasebook_checkpoint):
     return TorchEngine(str(phrasebook_checkpoint), device="cpu", dtype="bfloat16")
 
 
-# bfloat16 keeps 8 bits of mantissa: on this checkpoint it changes at most one phrase of 256
-# (measured; docs/engines.md). Which kernels run decides whether it does: on a 2-core AVX2-only
-# EPYC (2026-12-03) the phrase below comes out as given here. Any other difference fails.
-BF16_MAY_CHANGE = {"Warning: the floor is wet.": "Achtung: Der Boden ist nas."}
+# bfloat16 keeps 8 bits of mantissa. The build trains every token to a margin
+# (checkpoints/training.py) that kept all 256 phrases exact on a 2-core AVX2-only EPYC
+# (2026-12-03); kernels differ by CPU, so a phrase found to change elsewhere goes here with its
+# output. Any other difference fails.
+BF16_MAY_CHANGE: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("target", ["fr", "de"])
-def test_bfloat16_reproduces_the_phrasebook_but_one_known_phrase(bf16_translator, target):
+def test_bfloat16_reproduces_the_phrasebook_but_known_phrases(bf16_translator, target):
     """Loaded in bfloat16 (measured faster than fp32 weights under autocast, on AVX-512 bf16)."""
     assert bf16_translator.model.dtype == torch.bfloat16
     phrases = [p for p in PHRASES if p.target == target]
