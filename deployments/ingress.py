@@ -56,6 +56,7 @@ from deployments.http.errors import Dialect, error_answer
 from deployments.http.middleware import Trace, trace_of
 from deployments.http.native import (
     HealthResponse,
+    ModelHealth,
     TranslateRequest,
     error_responses,
 )
@@ -276,7 +277,12 @@ class TranslationIngress:
             )
             return JSONResponse(body.model_dump(), status_code=503)
         self._learn(model)
-        body = HealthResponse(status="ok", model=model["model"], targets=list(model["targets"]))
+        body = HealthResponse(
+            status="ok",
+            model=model["model"],
+            targets=list(model["targets"]),
+            models=[ModelHealth.model_validate(m) for m in model["models"]],
+        )
         return JSONResponse(body.model_dump())
 
     @api.get("/info", responses=error_responses(503))
