@@ -99,17 +99,12 @@ class BatchScheduler(Generic[Item, Result]):
         self.busy_s = 0.0
         self.dropped_items = 0
 
-    def renew_worker_thread(self) -> None:
-        """Run the next calls on a new worker thread; the old one ends after the call it may be
-        running. OpenMP keeps a thread pool per calling thread, and CTranslate2's libgomp binds
-        to torch's: a new engine on the old thread ran slower (docs/engines.md)."""
-        old, self._executor = self._executor, self._new_executor()
-        if old is not None:
-            old.shutdown(wait=False)
-
     def close(self) -> None:
         """Stop once the queued submissions have run (its model is being unloaded): the worker
-        task and thread end, and with them the last references to the model."""
+        task and thread end, and with them the last references to the model. Each model has a
+        scheduler, so a thread, of its own: OpenMP keeps a thread pool per calling thread, and
+        CTranslate2's libgomp binds to torch's; a new engine on an old thread ran slower
+        (docs/engines.md)."""
         self._closing = True
         self._arrival.set()
 
