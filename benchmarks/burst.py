@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--output", type=Path, default=RESULTS / "burst-cpu")
     args = parser.parse_args(argv)
-    config = load_config(args.config, model=args.checkpoint, port=args.port)
+    config = load_config(args.config, model=args.checkpoint, port=args.port, first_model_only=True)
     with local_serve(args.port, num_cpus=4):
         deploy(config)
         outcome = burst(f"http://127.0.0.1:{args.port}", args.requests)

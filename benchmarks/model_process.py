@@ -47,15 +47,10 @@ RunCall = Callable[[list[TextItem]], list[TranslatorOutcome]]
 
 
 def runner_for(engine: Engine, settings: TranslatorSettings) -> BatchRunner:
-    """A runner set up as ``Translator.reconfigure`` sets up the replica's."""
-    batching = settings.batching
-    engine.encoder_group_size = batching.encoder_group_size
-    return BatchRunner(
-        engine,
-        max_batch_tokens=batching.max_batch_tokens,
-        threads=settings.threads,
-        single_thread_max_texts=settings.single_thread_max_texts,
-    )
+    """A runner set up as the Translator sets up each model's."""
+    runner = BatchRunner(engine, max_batch_tokens=0)
+    runner.configure(settings)
+    return runner
 
 
 def calls(start: int, count: int, clients: int, size: int) -> Iterator[list[int]]:
@@ -115,8 +110,15 @@ def serve(user_config: dict[str, Any], *, gpus_assigned: bool) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     settings = TranslatorSettings.model_validate(user_config)
-    device = resolve_device(settings.device, gpus_assigned=gpus_assigned)
-    engine = load_engine(settings, device)  # loaded off the model thread, as in reconfigure
+    model = settings.models[0]  # the model the graph's single-model rows serve
+    device = resolve_device(model.device, gpus_assigned=gpus_assigned)
+    # Loaded off the model thread, as the Translator loads it.
+    engine = load_engine(
+        model,
+        device,
+        threads=settings.threads,
+        encoder_group_size=settings.batching.encoder_group_size,
+    )
     runner = runner_for(engine, settings)
     # One model thread, as the Translator's BatchScheduler: OpenMP pools live per thread.
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")

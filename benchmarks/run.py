@@ -135,8 +135,8 @@ class Options:
 
 def engine_label(user_config: dict[str, Any]) -> str:
     """``torch float32``, ``ctranslate2 int8``: the engine and its weight type."""
-    settings = TranslatorSettings.model_validate(user_config)
-    return f"{settings.engine} {settings.compute_type or settings.dtype}"
+    model = TranslatorSettings.model_validate(user_config).models[0]
+    return f"{model.engine} {model.compute_type or model.dtype}"
 
 
 def session_order(targets: int, rounds: int) -> list[int]:
@@ -397,7 +397,10 @@ def parse_options(argv: list[str] | None) -> Options:
     return Options(
         checkpoint=args.checkpoint,
         device=args.device,
-        targets=[Target(name, load_config(name, model=model, port=PORT)) for name in names],
+        targets=[
+            Target(name, load_config(name, model=model, port=PORT, first_model_only=True))
+            for name in names
+        ],
         clients=sorted(set(args.clients)),
         rounds=args.rounds,
         counts=QUICK if args.quick else FULL,

@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--output", type=Path, default=RESULTS / "soak-cpu")
     args = parser.parse_args(argv)
-    config = load_config(args.config, model=args.checkpoint, port=args.port)
+    config = load_config(args.config, model=args.checkpoint, port=args.port, first_model_only=True)
     # Serve notices a killed replica at its next health check.
     deployment_of(config, "Translator").setdefault("health_check_period_s", 2)
     with local_serve(args.port, num_cpus=4):

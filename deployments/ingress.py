@@ -9,6 +9,7 @@ dies under a batch (translation is idempotent; deployments/batching/pending.py).
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -30,8 +31,17 @@ from deployments.core.errors import (
     TemporarilyUnavailable,
     TranslationFailed,
     TranslationServiceError,
+    UnsupportedTarget,
 )
-from deployments.core.messages import API_SOURCE, FinalOutcome, TextItem
+from deployments.core.messages import (
+    API_SOURCE,
+    FinalOutcome,
+    ReplicaModels,
+    TextItem,
+    TranslatedBatch,
+    TranslatedText,
+    TranslatorOutcome,
+)
 from deployments.core.metrics import AdmissionMetrics
 from deployments.core.observability import (
     critical_timing,
@@ -46,13 +56,19 @@ from deployments.http.errors import Dialect, error_answer
 from deployments.http.middleware import Trace, trace_of
 from deployments.http.native import (
     HealthResponse,
+    ModelHealth,
     TranslateRequest,
     error_responses,
 )
 from deployments.http.validation import request_timeout, validate_request
+from deployments.routing.catalog import Catalog, Pair, Route, pivot_item, through_pivot
 from deployments.text.sources import AUTO, Sources, resolve_sources
 
 logger = logging.getLogger("ray.serve")
+
+
+def _translated(outcome: TranslatorOutcome | None) -> bool:
+    return isinstance(outcome, TranslatedText)
 
 
 def _node_metrics_port() -> int | None:
@@ -71,6 +87,13 @@ def _node_metrics_port() -> int | None:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+# How old the routing catalog may grow before the next request refreshes it (in the background):
+# a model added or removed by a redeploy is routed within this.
+CATALOG_MAX_AGE_S = 5.0
+# /info lists the Translator replicas heard from within this.
+REPLICA_SEEN_WITHIN_S = 120.0
 
 
 # Serve pickles the class when the decorator runs, with the module globals defined so far:
@@ -93,8 +116,13 @@ class TranslationIngress:
         self._configure_admission()
         # Targets seen to work (from /health, /info, /languages, answers): metric tags only.
         self._known_targets: set[str] = set()
-        # The languages the served models translate from, as the Translator last described.
-        self._sources: frozenset[str] = frozenset()
+        # Which model serves which pair, and what is pivoted, as the Translator last described.
+        self._catalog = Catalog()
+        self._catalog_at = 0.0
+        self._refreshing: asyncio.Task | None = None
+        # Each Translator replica's models, from its answers: replica id -> (when, models).
+        self._replicas: dict[str, tuple[float, ReplicaModels]] = {}
+        self._handles: dict[str, DeploymentHandle] = {}
         self._refusals = AdmissionMetrics().refusals
         self._metrics_port = _node_metrics_port()
 
@@ -228,7 +256,7 @@ class TranslationIngress:
         except ServiceNotReady as error:
             return JSONResponse({"error": error.message}, status_code=503)
         self._learn(model)
-        return JSONResponse(libretranslate.languages(model["pairs"]))
+        return JSONResponse(libretranslate.languages(p.key for p in self._catalog.pairs()))
 
     @api.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
     async def health(self) -> JSONResponse:
@@ -249,17 +277,35 @@ class TranslationIngress:
             )
             return JSONResponse(body.model_dump(), status_code=503)
         self._learn(model)
-        body = HealthResponse(status="ok", model=model["model"], targets=list(model["targets"]))
+        body = HealthResponse(
+            status="ok",
+            model=model["model"],
+            targets=list(model["targets"]),
+            models=[ModelHealth.model_validate(m) for m in model["models"]],
+        )
         return JSONResponse(body.model_dump())
 
     @api.get("/info", responses=error_responses(503))
     async def info(self) -> dict[str, Any]:
-        """The model, its targets and decoding, and the limits and batching now in effect."""
+        """The models, their pairs (direct and pivoted), what each Translator replica heard
+        from has loaded, and the limits and batching now in effect."""
         model = await self._describe()
         self._learn(model)
         settings = self._settings
+        catalog = self._catalog
+        now = time.monotonic()
+        replicas = [
+            {**models.as_dict(), "seen_s_ago": round(now - seen, 1)}
+            for seen, models in sorted(self._replicas.values(), key=lambda s: s[1].replica)
+            if now - seen <= REPLICA_SEEN_WITHIN_S
+        ]
         return {
             **model,
+            "pivoted": [
+                {"pair": pair.key, "through": [hop.pair.key for hop in route.hops]}
+                for pair, route in sorted(catalog.pivoted.items())
+            ],
+            "replicas": replicas,
             "limits": settings.limits.model_dump(),
             # Both stages' knobs: the ingress's @serve.batch and the Translator's scheduler.
             "batching": {
@@ -292,6 +338,7 @@ class TranslationIngress:
         texts = request.texts
         trace.target = target_tag(request.target, self._known_targets)
         sources = await self._resolve_sources(request.source, texts)
+        routes = await self._routes(sources.languages, request.target, single=len(texts) == 1)
         try:
             self._admission.admit(len(texts), timeout_s)
         except (Overloaded, TemporarilyUnavailable):
@@ -301,8 +348,8 @@ class TranslationIngress:
         replicas_lost = self._admission.replicas_lost
         item_of = TextItem  # one attribute lookup, not one per text
         pending = [
-            Pending(item_of(text, request.target, deadline, trace.request_id, source))
-            for text, source in zip(texts, sources.languages, strict=True)
+            Pending(item_of(text, request.target, deadline, trace.request_id, source), route)
+            for text, source, route in zip(texts, sources.languages, routes, strict=True)
         ]
         completed = False
         try:
@@ -356,12 +403,45 @@ class TranslationIngress:
 
     async def _resolve_sources(self, source: str, texts: list[str]) -> Sources:
         """Each text's language (detected for "auto"), among those the models translate from."""
-        if not self._sources:
+        if not self._catalog:
             self._learn(await self._describe())
+        elif time.monotonic() - self._catalog_at > CATALOG_MAX_AGE_S:
+            self._refresh_catalog()
+        sources = self._catalog.sources()
         if source != AUTO:
-            return resolve_sources(source, texts, self._sources)
+            return resolve_sources(source, texts, sources)
         # Off the event loop: the first detection for a set of languages loads their models.
-        return await asyncio.to_thread(resolve_sources, source, texts, self._sources)
+        return await asyncio.to_thread(resolve_sources, source, texts, sources)
+
+    async def _routes(self, sources: list[str], target: str, *, single: bool) -> list[Route]:
+        """The models each text goes through, or a 422 naming the pair and those served. A pair
+        not in the catalog asks the Translator again first: a model may have been added."""
+        routes: list[Route] = []
+        for index, source in enumerate(sources):
+            pair = Pair(source, target)
+            route = self._catalog.route(pair)
+            if route is None and time.monotonic() - self._catalog_at > 1.0:
+                self._learn(await self._describe())
+                route = self._catalog.route(pair)
+            if route is None:
+                refusal = self._catalog.refusal(pair)
+                if not single:
+                    refusal.details["index"] = index
+                raise refusal
+            routes.append(route)
+        return routes
+
+    def _refresh_catalog(self) -> None:
+        """Ask the Translator for its models in the background; requests go on meanwhile."""
+        if self._refreshing is not None and not self._refreshing.done():
+            return
+
+        async def refresh() -> None:
+            # Not answering: the next request tries again; the old catalog routes meanwhile.
+            with contextlib.suppress(ServiceNotReady):
+                self._learn(await self._describe())
+
+        self._refreshing = asyncio.get_running_loop().create_task(refresh())
 
     async def _describe(self) -> dict[str, Any]:
         try:
@@ -373,9 +453,21 @@ class TranslationIngress:
             raise ServiceNotReady(detail) from None
 
     def _learn(self, model: dict[str, Any]) -> None:
-        """What the Translator serves, from its description: targets (metric tags), sources."""
-        self._known_targets.update(model["targets"])
-        self._sources = frozenset(pair.split("-")[0] for pair in model["pairs"])
+        """What the Translator serves, from its description: the routes, targets (metric tags),
+        and the replica that answered."""
+        self._catalog = Catalog.from_models(model["models"])
+        self._catalog_at = time.monotonic()
+        self._known_targets.update(pair.target for pair in self._catalog.pairs())
+        replica = model["replica"]
+        self._heard(
+            ReplicaModels(
+                replica["id"], tuple(replica["loaded"]), replica["loads"], replica["evictions"]
+            )
+        )
+
+    def _heard(self, models: ReplicaModels | None) -> None:
+        if models is not None:
+            self._replicas[models.replica] = (time.monotonic(), models)
 
     # Several batches in flight, so that they queue (and merge) at the Translator, which runs
     # one model call at a time; max_concurrent_batches cannot change at run time.
@@ -394,9 +486,7 @@ class TranslationIngress:
             ",".join(dict.fromkeys(item.request_id for item in items)),
         )
         try:
-            translated = await self._call(
-                lambda: self._translator.translate_batch.remote(items), pending
-            )
+            translated = await self._translate_routed(pending)
             finished = await self._call(
                 lambda: self._postprocessor.process_batch.remote(items, translated), pending
             )
@@ -405,6 +495,55 @@ class TranslationIngress:
         timing = (finished.queue_s, finished.model_s)
         cut = finished.truncated
         return [(outcome, timing, i in cut) for i, outcome in enumerate(finished.outcomes)]
+
+    async def _translate_routed(self, pending: list[Pending]) -> TranslatedBatch:
+        """Each text through its route's models: texts for one model go in one call (with its
+        multiplexed id, so Serve picks a replica that holds it), the models' calls at once; a
+        pivoted text's second hop takes the first's translation. One outcome per text, in
+        order; the times are the slowest chain's."""
+        outcomes: list[TranslatorOutcome | None] = [None] * len(pending)
+        items = [p.item for p in pending]
+        queue_s = model_s = 0.0
+        for hop in range(max(len(p.route.hops) for p in pending)):
+            by_model: dict[str, list[int]] = {}
+            for i, p in enumerate(pending):
+                # A later hop only for a text whose previous hop translated it.
+                if hop < len(p.route.hops) and (hop == 0 or _translated(outcomes[i])):
+                    by_model.setdefault(p.route.hops[hop].model_id, []).append(i)
+            if not by_model:
+                break
+            answers = await asyncio.gather(
+                *(
+                    self._on_model(model_id, [items[i] for i in ix], [pending[i] for i in ix])
+                    for model_id, ix in by_model.items()
+                )
+            )
+            for indices, answer in zip(by_model.values(), answers, strict=True):
+                for i, outcome in zip(indices, answer.outcomes, strict=True):
+                    before = outcomes[i]
+                    if isinstance(before, TranslatedText):  # the first hop, into the pivot
+                        outcome = through_pivot(before, outcome)
+                    outcomes[i] = outcome
+                    if isinstance(outcome, TranslatedText) and hop + 1 < len(pending[i].route.hops):
+                        items[i] = pivot_item(pending[i].item, outcome)
+            queue_s += max(answer.queue_s for answer in answers)
+            model_s += max(answer.model_s for answer in answers)
+        return TranslatedBatch([o for o in outcomes if o is not None], queue_s, model_s)
+
+    async def _on_model(
+        self, model_id: str, items: list[TextItem], pending: list[Pending]
+    ) -> TranslatedBatch:
+        handle = self._handles.get(model_id)
+        if handle is None:
+            handle = self._translator.options(multiplexed_model_id=model_id)
+            self._handles[model_id] = handle
+        answer: TranslatedBatch = await self._call(
+            lambda: handle.translate_batch.remote(items), pending
+        )
+        self._heard(answer.replica)
+        if any(isinstance(o, UnsupportedTarget) and "model" in o.details for o in answer.outcomes):
+            self._catalog_at = 0.0  # the model was removed: the next request asks again
+        return answer
 
     def _batch_failed(self, error: Exception, items: list[TextItem]) -> list[FinalOutcome]:
         """The outcome each text of a batch gets when the batch as a whole failed."""

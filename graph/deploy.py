@@ -23,20 +23,52 @@ from ray.serve.schema import (
     ServeInstanceDetails,
 )
 
+from deployments.core.settings import MODEL_KEYS
 from graph.app import APP_NAME
 from graph.cluster import apply_ray_env
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-def load_config(name: str, *, model: str | None = None, port: int | None = None) -> dict:
-    """``configs/<name>.yaml`` as a dict, optionally with another checkpoint and port."""
+def load_config(
+    name: str,
+    *,
+    model: str | None = None,
+    port: int | None = None,
+    first_model_only: bool = False,
+) -> dict:
+    """``configs/<name>.yaml`` as a dict, optionally with another checkpoint (for its first
+    model) and port, or serving only its first model (the single-model path)."""
     config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
     if port is not None:
         config["http_options"]["port"] = port
+    translator = deployment_of(config, "Translator")
     if model is not None:
-        deployment_of(config, "Translator")["user_config"]["model"] = model
+        change_translator(translator["user_config"], model=model)
+    if first_model_only:
+        translator["user_config"] = only_first_model(translator["user_config"])
     return config
+
+
+def change_translator(user_config: dict, **changes: object) -> None:
+    """Set keys of a Translator's user_config in place; a model's keys (``model``, ``engine``,
+    ``decoding``...) go to its first model where it lists several."""
+    models = user_config.get("models")
+    for key, value in changes.items():
+        if models and key in MODEL_KEYS:
+            models[0][key] = value
+        else:
+            user_config[key] = value
+
+
+def only_first_model(user_config: dict) -> dict:
+    """A Translator user_config serving its first model alone, that model's keys at the top."""
+    models = user_config.get("models")
+    if not models:
+        return copy.deepcopy(user_config)
+    rest = {k: v for k, v in user_config.items() if k not in ("models", "max_models_per_replica")}
+    first = {k: v for k, v in models[0].items() if k != "id"}
+    return copy.deepcopy({**rest, **first})
 
 
 def deployment_of(config: dict, name: str, app: str = APP_NAME) -> dict:

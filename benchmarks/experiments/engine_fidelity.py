@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from graph.deploy import deployment_of, load_config
 
-    config = load_config("local", model=str(Path(args.checkpoint).resolve()))
+    config = load_config("local", model=str(Path(args.checkpoint).resolve()), first_model_only=True)
     reference = engine_settings(deployment_of(config, "Translator"), "torch:float32")
     texts = {name: workload(name, args.count, seed=0) for name in WORKLOADS}
     expected = translations(reference, texts)

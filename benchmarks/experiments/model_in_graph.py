@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from graph.deploy import deploy, deployment_of, load_config, local_serve
 
-    config = load_config(args.config, model=str(Path(args.checkpoint).resolve()), port=PORT)
+    config = load_config(
+        args.config, model=str(Path(args.checkpoint).resolve()), port=PORT, first_model_only=True
+    )
     texts = workload(args.workload, args.batch * (args.rounds + 1), seed=0)
     batches = [texts[i : i + args.batch] for i in range(0, len(texts), args.batch)]
     base_url = f"http://127.0.0.1:{PORT}"

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from graph.deploy import deployment_of, load_config
 
-    config = load_config(args.config, model=str(Path(args.checkpoint).resolve()))
+    config = load_config(
+        args.config, model=str(Path(args.checkpoint).resolve()), first_model_only=True
+    )
     translator = deployment_of(config, "Translator")
     variants = {"A": translator, "B": with_overrides(translator, args.overrides)}
     texts = workload(args.workload, 512, seed=0)

@@ -20,14 +20,17 @@ from deployments.core.errors import (
     TranslationServiceError,
 )
 from deployments.core.messages import TextItem
+from deployments.routing.catalog import Route
 
 
 @dataclass(eq=False)
 class Pending:
-    """One text on its way through the batch helper; ``gone`` is set when its caller stops
-    waiting (deadline, disconnect). Lives only in this process: the Translator gets ``item``."""
+    """One text on its way through the batch helper, with the models that translate it;
+    ``gone`` is set when its caller stops waiting (deadline, disconnect). Lives only in this
+    process: the Translator gets ``item``."""
 
     item: TextItem
+    route: Route
     gone: asyncio.Event = field(default_factory=asyncio.Event)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from deployments.batching.lengths import group_by_length
 from deployments.core.errors import DeadlineExceeded, TranslationFailed, UnsupportedTarget
 from deployments.core.messages import TextItem, TranslatedText, TranslatorOutcome
+from deployments.core.settings import TranslatorSettings
 from deployments.engines.base import Engine, Generated, Pair
 from deployments.text.segmentation import (
     SegmentedText,
@@ -73,6 +74,15 @@ class BatchRunner:
         self.single_thread_max_texts = single_thread_max_texts
         self.on_call = on_call
         self.stats = RunnerStats()
+
+    def configure(self, settings: TranslatorSettings) -> None:
+        """The Translator's settings that apply in place, without a reload (a model alone in
+        benchmarks/model_process.py runs with the same)."""
+        batching = settings.batching
+        self.engine.encoder_group_size = batching.encoder_group_size
+        self.max_batch_tokens = batching.max_batch_tokens
+        self.threads = settings.threads
+        self.single_thread_max_texts = settings.single_thread_max_texts
 
     def run(self, items: list[TextItem]) -> list[TranslatorOutcome]:
         """One outcome per item, in order."""

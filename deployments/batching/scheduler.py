@@ -87,7 +87,8 @@ class BatchScheduler(Generic[Item, Result]):
         self.max_wait_s = max_wait_s
         self._queue: list[_Submission] = []
         self._arrival = asyncio.Event()
-        self._executor = self._new_executor()
+        self._executor: ThreadPoolExecutor | None = self._new_executor()
+        self._closing = False
         self._worker: asyncio.Task | None = None
         self._running_items = 0
         self._free_since = 0.0  # when the model last finished a call
@@ -98,12 +99,14 @@ class BatchScheduler(Generic[Item, Result]):
         self.busy_s = 0.0
         self.dropped_items = 0
 
-    def renew_worker_thread(self) -> None:
-        """Run the next calls on a new worker thread; the old one ends after the call it may be
-        running. OpenMP keeps a thread pool per calling thread, and CTranslate2's libgomp binds
-        to torch's: a new engine on the old thread ran slower (docs/engines.md)."""
-        old, self._executor = self._executor, self._new_executor()
-        old.shutdown(wait=False)
+    def close(self) -> None:
+        """Stop once the queued submissions have run (its model is being unloaded): the worker
+        task and thread end, and with them the last references to the model. Each model has a
+        scheduler, so a thread, of its own: OpenMP keeps a thread pool per calling thread, and
+        CTranslate2's libgomp binds to torch's; a new engine on an old thread ran slower
+        (docs/engines.md)."""
+        self._closing = True
+        self._arrival.set()
 
     @staticmethod
     def _new_executor() -> ThreadPoolExecutor:
@@ -148,6 +151,11 @@ class BatchScheduler(Generic[Item, Result]):
     async def _work(self) -> None:
         while True:
             while not self._queue:
+                if self._closing:
+                    if self._executor is not None:
+                        self._executor.shutdown(wait=False)
+                        self._executor = None
+                    return
                 self._arrival.clear()
                 await self._arrival.wait()
             await self._wait_for_expected()
@@ -161,6 +169,8 @@ class BatchScheduler(Generic[Item, Result]):
             self.calls += 1
             self.items += len(flat)
             started = time.monotonic()
+            if self._executor is None:  # submitted to after close(): runs all the same
+                self._executor = self._new_executor()
             try:
                 results = await asyncio.get_running_loop().run_in_executor(
                     self._executor, self._run, flat

@@ -77,6 +77,13 @@ class TranslationFailed(TranslationServiceError):
     code = "translation_failed"
 
 
+class ModelUnavailable(TranslationServiceError):
+    """The model this text is routed to failed to load; the next request for it tries again.
+    Texts routed to other models are unaffected."""
+
+    code = "model_unavailable"
+
+
 class Unauthorized(TranslationServiceError):
     """API keys are configured and the request did not carry a valid one."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from deployments.core.errors import TranslationServiceError
 from deployments.text.segmentation import SegmentedText
 
-# The language every text is in until the API lets a caller say otherwise.
+# A text's language when the caller names none (the tutorial's API translated from English).
 API_SOURCE = "en"
 
 
@@ -26,7 +26,7 @@ class TextItem:
     # The request's id (X-Request-ID), so the Translator's and postprocessor's log lines for a
     # batch name the requests in it.
     request_id: str = ""
-    # The text's language (the API translates from English only, for now).
+    # The text's language.
     source: str = API_SOURCE
 
 
@@ -46,6 +46,25 @@ FinalOutcome = str | TranslationServiceError
 
 
 @dataclass(frozen=True)
+class ReplicaModels:
+    """The models one Translator replica holds (least recently used first), and how many it has
+    loaded and unloaded: every answer carries it, so the ingress can report every replica."""
+
+    replica: str
+    loaded: tuple[str, ...]
+    loads: int
+    evictions: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.replica,
+            "loaded": list(self.loaded),
+            "loads": self.loads,
+            "evictions": self.evictions,
+        }
+
+
+@dataclass(frozen=True)
 class TranslatedBatch:
     """The Translator's answer to one batch: an outcome per item, and where the time went (the
     batch ran in one model call, so one figure each for all its items)."""
@@ -55,6 +74,8 @@ class TranslatedBatch:
     queue_s: float
     # That model call, start to end.
     model_s: float
+    # The replica that answered, and its models.
+    replica: ReplicaModels | None = None
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 ``EXPORTED`` to check that it queries nothing else).
 
 Created inside each replica (``ray.serve.metrics`` adds the ``deployment``, ``replica`` and
-``application`` tags there); every metric also has a ``target`` tag, bounded by
-``observability.target_tag``. Ray exports a metric ``name`` as ``ray_<name>``: counters with
-``_total``, histograms as ``_bucket``/``_sum``/``_count``. Recorded per batch or per request,
+``application`` tags there); every metric of a text also has a ``target`` tag, bounded by
+``observability.target_tag``, and the Translator's a ``model`` tag (the configured model ids).
+Ray exports a metric ``name`` as ``ray_<name>``: counters with ``_total``, histograms as
+``_bucket``/``_sum``/``_count``. Recorded per batch or per request,
 never per token.
 """
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ray.serve.metrics import Counter, Histogram
 
-# name: (kind, description, extra tag keys beyond "target", histogram boundaries)
+# name: (kind, description, tag keys, histogram boundaries)
 _SECONDS: list[float] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 _SIZES: list[float] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 _TOKENS: list[float] = [16, 64, 256, 1024, 2048, 4096, 8192, 16384, 32768]
@@ -25,65 +26,85 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...], list[float] | None]] = {
     "translation_batch_texts": (
         "histogram",
         "Texts of one target in one model call.",
-        (),
+        ("target", "model"),
         _SIZES,
     ),
     "translation_batch_padded_tokens": (
         "histogram",
         "Padded input tokens (rows x longest row, summed over generate groups) of one target "
         "in one model call.",
-        (),
+        ("target", "model"),
         _TOKENS,
     ),
     "translation_input_tokens": (
         "counter",
         "Input tokens given to generate; kind=real (the lines' own) or padded (with padding).",
-        ("kind",),
+        ("target", "model", "kind"),
         None,
     ),
     "translation_model_seconds": (
         "histogram",
         "Seconds of generate for one target in one model call.",
-        (),
+        ("target", "model"),
         _SECONDS,
     ),
     "translation_queue_wait_seconds": (
         "histogram",
         "Seconds from a batch's arrival at the Translator to the start of the model call that "
         "ran it (one observation per arriving batch and target).",
-        (),
+        ("target", "model"),
         _SECONDS,
     ),
     "translation_texts_translated": (
         "counter",
         "Texts translated by the model.",
-        (),
+        ("target", "model"),
         None,
     ),
     "translation_errors": (
         "counter",
         "Texts or requests that failed, by error code (deadline_exceeded, unsupported_target, "
         "overloaded, ...); stage says which deployment gave up on them.",
-        ("code", "stage"),
+        ("target", "code", "stage"),
         None,
+    ),
+    # Translator, per model (multiplexed: loaded on demand, least recently used unloaded)
+    "translation_model_loads": (
+        "counter",
+        "Model loads on a Translator replica; outcome=loaded or failed.",
+        ("model", "outcome"),
+        None,
+    ),
+    "translation_model_evictions": (
+        "counter",
+        "Models unloaded from a replica to make room for another (max_models_per_replica) or "
+        "removed from the config.",
+        ("model",),
+        None,
+    ),
+    "translation_model_load_seconds": (
+        "histogram",
+        "Seconds to load a model (weights and warm-up) on a Translator replica.",
+        ("model",),
+        _SECONDS,
     ),
     # Ingress, per request
     "translation_requests": (
         "counter",
         "HTTP requests answered by the ingress, by route, API shape and status.",
-        ("route", "api", "status"),
+        ("target", "route", "api", "status"),
         None,
     ),
     "translation_request_seconds": (
         "histogram",
         "Seconds from the ingress receiving a request to its answer (HTTP routes).",
-        ("route", "api"),
+        ("target", "route", "api"),
         _SECONDS,
     ),
     "translation_admission_refusals": (
         "counter",
         "Requests refused at once (503/429) because max_pending_texts were in flight.",
-        (),
+        ("target",),
         None,
     ),
 }
@@ -101,14 +122,14 @@ def _make(name: str) -> Any:
     from ray.serve.metrics import Counter, Histogram
 
     kind, description, tags, boundaries = DEFINITIONS[name]
-    tag_keys: Any = ("target", *tags)  # Ray annotates tag_keys as a one-element tuple
+    tag_keys: Any = tags  # Ray annotates tag_keys as a one-element tuple
     if kind == "counter":
         return Counter(name, description=description, tag_keys=tag_keys)
     return Histogram(name, description=description, boundaries=boundaries or [], tag_keys=tag_keys)
 
 
 class TranslatorMetrics:
-    """The Translator's metrics: per model call and target."""
+    """The Translator's metrics: per model call, target and model; per model load."""
 
     def __init__(self) -> None:
         self.batch_texts: Histogram = _make("translation_batch_texts")
@@ -118,6 +139,9 @@ class TranslatorMetrics:
         self.queue_wait_seconds: Histogram = _make("translation_queue_wait_seconds")
         self.texts_translated: Counter = _make("translation_texts_translated")
         self.errors: Counter = _make("translation_errors")
+        self.model_loads: Counter = _make("translation_model_loads")
+        self.model_evictions: Counter = _make("translation_model_evictions")
+        self.model_load_seconds: Histogram = _make("translation_model_load_seconds")
 
 
 class IngressMetrics:

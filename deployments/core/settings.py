@@ -112,9 +112,16 @@ RETIRED_KEYS = {
 }
 
 
-class TranslatorSettings(_Settings):
-    """Which checkpoint, where it runs, and how it decodes."""
+# A model's name in the Translator's config, in /info, in metrics and as Serve's multiplexed id.
+ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][\w.-]{0,63}$")]
 
+
+class ModelSettings(_Settings):
+    """One checkpoint the Translator serves: where it comes from, where it runs, how it decodes,
+    and (where the checkpoint does not declare them) its language pairs."""
+
+    # Defaults to the checkpoint's last path component ("t5-small", "opus-mt-fr-en").
+    id: ModelId = ""
     model: str = Field("t5-small", min_length=1, description="Hub id or local folder.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
@@ -123,14 +130,7 @@ class TranslatorSettings(_Settings):
     # Or "package.module:factory", a callable (settings, device) -> Engine: an engine of one's own.
     engine: Literal["torch", "ctranslate2"] | EngineFactoryPath = "torch"
     compute_type: ComputeType | None = None
-    # Compute threads of either engine (ctranslate2's intra_threads); Serve's OMP_NUM_THREADS
-    # is floor(num_cpus), so a 0.5-CPU replica would otherwise run on one. None: the engine's.
-    threads: PositiveInt | None = None
-    # torch, with threads set: a model call of at most this many texts runs on one thread,
-    # where a second costs more than it gives (0: never; docs/engines.md).
-    single_thread_max_texts: NonNegativeInt = 0
     decoding: DecodingSettings = DecodingSettings()
-    batching: TranslatorBatching = TranslatorBatching()
     # The language pair of a checkpoint that does not declare its own (Marian: both needed);
     # with any other checkpoint, only the pairs from source / into target are served.
     source: LanguageCode | None = None
@@ -147,14 +147,22 @@ class TranslatorSettings(_Settings):
                 raise ValueError(f"retired setting(s): {', '.join(retired)}")
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _id_from_the_checkpoint(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("id"):
+            model = str(data.get("model") or cls.model_fields["model"].default)
+            return {**data, "id": model.rstrip("/").rsplit("/", 1)[-1]}
+        return data
+
     @model_validator(mode="after")
-    def _half_precision_needs_cuda(self) -> TranslatorSettings:
+    def _half_precision_needs_cuda(self) -> ModelSettings:
         if self.dtype == "float16" and self.device == "cpu":
             raise ValueError("dtype float16 needs device cuda (or auto on a GPU replica)")
         return self
 
     @model_validator(mode="after")
-    def _compute_type_goes_with_ctranslate2(self) -> TranslatorSettings:
+    def _compute_type_goes_with_ctranslate2(self) -> ModelSettings:
         if self.engine == "torch" and self.compute_type is not None:
             raise ValueError(
                 f"compute_type {self.compute_type} applies to engine ctranslate2; "
@@ -174,10 +182,10 @@ class TranslatorSettings(_Settings):
                 raise ValueError(f"compute_type {self.compute_type} needs device cuda")
         return self
 
-    def load_key(self) -> tuple:
+    def load_key(self, threads: int | None = None) -> tuple:
         """The settings that need the model reloaded when they change (ctranslate2 fixes its
         threads at load; the languages decide the pairs, found at load)."""
-        threads = self.threads if self.engine == "ctranslate2" else None
+        threads = threads if self.engine == "ctranslate2" else None
         languages = (self.source, self.target, self.languages)
         return (
             self.model,
@@ -188,6 +196,61 @@ class TranslatorSettings(_Settings):
             threads,
             languages,
         )
+
+
+# The keys of one model, also accepted at the top of a Translator's config that serves one.
+MODEL_KEYS = frozenset(ModelSettings.model_fields) - {"id"}
+
+
+class TranslatorSettings(_Settings):
+    """The models a Translator replica serves, how many it holds at once, and how it batches.
+
+    ``models`` lists them; a config serving one may instead put that model's keys (``model``,
+    ``engine``, ``decoding``...) at the top, as before there were several.
+    """
+
+    models: tuple[ModelSettings, ...] = Field((ModelSettings(),), min_length=1)
+    # Loaded at once per replica (Serve's @serve.multiplexed); past it the least recently used
+    # is unloaded. The first ones listed are loaded at start.
+    max_models_per_replica: PositiveInt = 3
+    # Compute threads of either engine (ctranslate2's intra_threads); Serve's OMP_NUM_THREADS
+    # is floor(num_cpus), so a 0.5-CPU replica would otherwise run on one. None: the engine's.
+    threads: PositiveInt | None = None
+    # torch, with threads set: a model call of at most this many texts runs on one thread,
+    # where a second costs more than it gives (0: never; docs/engines.md).
+    single_thread_max_texts: NonNegativeInt = 0
+    batching: TranslatorBatching = TranslatorBatching()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_model_at_the_top(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        retired = [f"{key} ({RETIRED_KEYS[key]})" for key in RETIRED_KEYS if key in data]
+        if retired:
+            raise ValueError(f"retired setting(s): {', '.join(retired)}")
+        top = {key: value for key, value in data.items() if key in MODEL_KEYS}
+        if not top:
+            return data
+        if "models" in data:
+            raise ValueError(
+                f"{', '.join(sorted(top))}: set inside each entry of models, not at the top"
+            )
+        rest = {key: value for key, value in data.items() if key not in MODEL_KEYS}
+        return {**rest, "models": [top]}
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> TranslatorSettings:
+        ids = [model.id for model in self.models]
+        repeated = sorted({model_id for model_id in ids if ids.count(model_id) > 1})
+        if repeated:
+            raise ValueError(
+                f"model id(s) {', '.join(repeated)} listed twice: give each entry its own id"
+            )
+        return self
+
+    def find(self, model_id: str) -> ModelSettings | None:
+        return next((model for model in self.models if model.id == model_id), None)
 
 
 class PostprocessorSettings(_Settings):

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from deployments.core.settings import GPU_COMPUTE_TYPES, TranslatorSettings
+from deployments.core.settings import GPU_COMPUTE_TYPES, ModelSettings
 from deployments.engines.base import Engine
 from deployments.engines.decoding import Pair
-from deployments.engines.families import PairSelection
+from deployments.engines.families import (
+    PairSelection,
+    declared_pairs,
+    family_of,
+    max_input_tokens,
+)
 
 # Translated once at load, before Serve marks the replica ready: the first call pays lazy init.
 WARM_UP_TEXT = "Hello world!"
@@ -32,7 +38,37 @@ def resolve_device(device: str, gpus_assigned: bool) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = True) -> Engine:
+@dataclass(frozen=True)
+class Offer:
+    """What a checkpoint offers, read from its config (and a multilingual one's tokenizer)
+    without loading its weights: what the graph routes by before any model is loaded."""
+
+    family: str
+    pairs: tuple[Pair, ...]
+    max_input_tokens: int | None
+
+
+def read_offer(settings: ModelSettings) -> Offer:
+    """The pairs ``settings`` serves from its checkpoint; raises as loading it would (no pair
+    selected, no such checkpoint)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(settings.model)
+    family = family_of(config)
+    # Only a multilingual checkpoint's pairs need its tokenizer (its language tokens).
+    tokenizer = AutoTokenizer.from_pretrained(settings.model) if family == "m2m_100" else None
+    pairs = declared_pairs(config, tokenizer, pair_selection(settings), settings.model)
+    return Offer(family, tuple(pairs), max_input_tokens(config))
+
+
+def load_engine(
+    settings: ModelSettings,
+    device: str,
+    *,
+    threads: int | None = None,
+    encoder_group_size: int = 0,
+    warm_up: bool = True,
+) -> Engine:
     """Load ``settings.model`` on ``device`` (already resolved from ``auto``) on its engine."""
     if device == "cpu" and settings.dtype == "float16":
         raise ValueError("dtype float16 needs a GPU; device is cpu")
@@ -52,7 +88,7 @@ def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = Tr
             settings.model,
             device=device,
             compute_type=settings.compute_type or "int8",
-            threads=settings.threads,
+            threads=threads,
             decoding_overrides=overrides,
             pair_selection=selection,
         )
@@ -63,9 +99,9 @@ def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = Tr
             settings.model,
             device=device,
             dtype=settings.dtype,
-            threads=settings.threads,
+            threads=threads,
             decoding_overrides=overrides,
-            encoder_group_size=settings.batching.encoder_group_size,
+            encoder_group_size=encoder_group_size,
             pair_selection=selection,
         )
     if warm_up:
@@ -73,7 +109,7 @@ def load_engine(settings: TranslatorSettings, device: str, *, warm_up: bool = Tr
     return engine
 
 
-def pair_selection(settings: TranslatorSettings) -> PairSelection:
+def pair_selection(settings: ModelSettings) -> PairSelection:
     """The pairs ``settings`` ask for (a Marian checkpoint's one pair: source and target)."""
     languages = frozenset(settings.languages) if settings.languages else None
     return PairSelection(source=settings.source, target=settings.target, languages=languages)
@@ -85,4 +121,4 @@ def warm_up_pair(pairs: Iterable[Pair]) -> Pair:
     return next((pair for pair in ordered if pair.source == WARM_UP_SOURCE), ordered[0])
 
 
-__all__ = ["WARM_UP_TEXT", "Engine", "Pair", "load_engine", "resolve_device"]
+__all__ = ["WARM_UP_TEXT", "Engine", "Offer", "Pair", "load_engine", "read_offer", "resolve_device"]

@@ -30,6 +30,7 @@ STATUS: dict[str, dict[Dialect, int]] = {
     "overloaded": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 429},
     "not_ready": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 503},
     "unavailable": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 503},
+    "model_unavailable": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 503},
     "deadline_exceeded": {Dialect.NATIVE: 504, Dialect.LIBRETRANSLATE: 504},
     "translation_failed": {Dialect.NATIVE: 500, Dialect.LIBRETRANSLATE: 500},
     "internal_error": {Dialect.NATIVE: 500, Dialect.LIBRETRANSLATE: 500},

@@ -71,10 +71,22 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+class ModelHealth(BaseModel):
+    """One configured model, as the Translator replica that answered sees it."""
+
+    id: str
+    pairs: list[str]
+    # Held by that replica now; a model not loaded loads when a request needs it.
+    loaded: bool
+    # Why its last load failed (the next request for it tries again); None when it did not.
+    load_error: str | None = None
+
+
 class HealthResponse(BaseModel):
     status: str
     model: str | None = None
     targets: list[str] = []
+    models: list[ModelHealth] = []
     detail: str | None = None
 
 

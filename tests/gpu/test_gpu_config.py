@@ -27,7 +27,10 @@ PORT = int(os.environ.get("TEST_SERVE_PORT", "8123")) + 60
 @pytest.fixture(scope="module")
 def gpu_graph(phrasebook_checkpoint):
     with local_serve(PORT):
-        deploy(load_config("gpu", model=str(phrasebook_checkpoint), port=PORT))
+        config = load_config(
+            "gpu", model=str(phrasebook_checkpoint), port=PORT, first_model_only=True
+        )
+        deploy(config)
         yield serve.get_app_handle(APP_NAME)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from graph.deploy import deploy, deployment_of
+from graph.deploy import change_translator, deploy, deployment_of
 
 
 @contextmanager
@@ -29,7 +29,11 @@ _current: list[dict] = []
 def _changed(graph_config: dict, deployment: str, changes: dict[str, Any]) -> Iterator[None]:
     base = _current[-1] if _current else graph_config
     changed = copy.deepcopy(base)
-    deployment_of(changed, deployment)["user_config"].update(changes)
+    user_config = deployment_of(changed, deployment)["user_config"]
+    if deployment == "Translator":
+        change_translator(user_config, **changes)  # a model's keys: its first model's
+    else:
+        user_config.update(changes)
     _current.append(changed)
     try:
         deploy(changed)

@@ -1,56 +1,43 @@
 """configs/cpu-fast.yaml's Translator on the running graph: the engine changes in place.
 
-The session's graph runs configs/local.yaml (torch). Deploying cpu-fast.yaml's Translator
-settings changes only user_config, so the running replica reloads its model on ctranslate2 int8
-without a restart; the phrasebook must come back exactly over real HTTP, then torch again.
+The session's graph runs configs/local.yaml (torch, three model families). Deploying
+cpu-fast.yaml's Translator settings changes only user_config, so the running replica reloads each
+model on ctranslate2 int8 without a restart; every pair's phrasebook must come back exactly over
+real HTTP, then torch again.
 """
 
-import copy
-
 import pytest
-import yaml
 
-from checkpoints.phrasebook import load_phrasebook
-from graph.deploy import CONFIGS, deploy, deployment_of
-from tests.integration.test_http import served, translate
+from graph.deploy import deploy
+from tests.integration.test_languages import (
+    PAIRS,
+    check_pair,
+    deployed_with,
+    info,
+    translator_config,
+)
 from tests.integration.test_reconfigure import live_replicas
 
 pytestmark = pytest.mark.integration
 
-PHRASES = load_phrasebook()
 
-
-def cpu_fast_translator_settings(model: str) -> dict:
-    config = yaml.safe_load((CONFIGS / "cpu-fast.yaml").read_text())
-    settings = deployment_of(config, "Translator")["user_config"]
-    return {**settings, "model": model}
-
-
-def test_cpu_fast_translator_reloads_in_place_and_keeps_the_phrasebook(
+def test_ctranslate2_serves_every_family_after_an_in_place_reload(
     graph, graph_config, http, base_url
 ):
     before = live_replicas()
-    assert http.get(f"{base_url}/info").json()["engine"] == "torch"
-    local = deployment_of(graph_config, "Translator")["user_config"]
-    fast = copy.deepcopy(graph_config)
-    deployment_of(fast, "Translator")["user_config"] = cpu_fast_translator_settings(local["model"])
     try:
-        deploy(fast)
-        info = http.get(f"{base_url}/info").json()
-        assert (info["engine"], info["compute_type"]) == ("ctranslate2", "int8")
-        assert info["model"] == local["model"]
-        assert live_replicas() == before
-        for target in ("fr", "de"):
-            phrases = [p for p in PHRASES if p.target == target]
-            for chunk in (phrases[:64], phrases[64:]):
-                if not chunk:
-                    continue
-                payload = {"text": [p.text for p in chunk], "target": target}
-                response = translate(http, base_url, payload)
-                assert response.status_code == 200, response.text
-                assert response.json()["translation"] == [served(p) for p in chunk]
+        deployed_with(graph_config, translator_config("cpu-fast"))
+        engines = {
+            m["family"]: (m["engine"], m["compute_type"]) for m in info(http, base_url)["models"]
+        }
+        assert engines == {
+            family: ("ctranslate2", "int8") for family in ("t5", "marian", "m2m_100")
+        }
+        for pair in PAIRS:
+            check_pair(http, base_url, pair)
     finally:
         deploy(graph_config)
-    info = http.get(f"{base_url}/info").json()
-    assert (info["engine"], info["compute_type"]) == ("torch", None)
     assert live_replicas() == before
+    assert {(m["engine"], m["compute_type"]) for m in info(http, base_url)["models"]} == {
+        ("torch", None)
+    }

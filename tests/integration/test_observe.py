@@ -168,16 +168,21 @@ def test_our_metrics_reach_the_prometheus_endpoint(http, base_url, metrics_url):
     translator = {"deployment": "Translator", "application": "translation"}
     ingress = {"deployment": "TranslationIngress", "application": "translation"}
     expected = [
-        ("ray_translation_texts_translated_total", {**translator, "target": "fr"}, 10),
+        (
+            "ray_translation_texts_translated_total",
+            {**translator, "target": "fr", "model": "phrasebook-t5"},
+            10,
+        ),
         ("ray_translation_texts_translated_total", {**translator, "target": "de"}, 3),
         ("ray_translation_batch_texts_count", {**translator, "target": "fr"}, 1),
         ("ray_translation_batch_padded_tokens_count", {**translator, "target": "fr"}, 1),
         ("ray_translation_model_seconds_count", {**translator, "target": "fr"}, 1),
         ("ray_translation_queue_wait_seconds_count", {**translator, "target": "fr"}, 1),
         ("ray_translation_input_tokens_total", {**translator, "target": "fr", "kind": "real"}, 10),
+        # A pair no model serves is refused by the ingress, from its routing catalog.
         (
             "ray_translation_errors_total",
-            {**translator, "target": "other", "code": "unsupported_target", "stage": "translator"},
+            {**ingress, "target": "other", "code": "unsupported_target", "stage": "ingress"},
             1,
         ),
         (

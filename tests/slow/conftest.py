@@ -21,6 +21,7 @@ from ray.cluster_utils import Cluster
 from checkpoints.phrasebook import load_phrasebook
 from deployments.text.typography import postprocess_segment
 from graph.deploy import load_config
+from tests.conftest import with_checkpoints
 
 # Away from tests/integration's port (TEST_SERVE_PORT, default 8123) and the next few, which
 # other checkouts' runs on the same machine may hold; one port per module.
@@ -87,7 +88,16 @@ def two_tier_cluster(model_nodes: int, model_node_units: int) -> Iterator[tuple[
 
 @pytest.fixture(scope="module")
 def local_config(phrasebook_checkpoint) -> Callable[[int], dict]:
-    return lambda port: load_config("local", model=str(phrasebook_checkpoint), port=port)
+    """configs/local.yaml serving its first model (the T5 phrasebook) alone."""
+    return lambda port: load_config(
+        "local", model=str(phrasebook_checkpoint), port=port, first_model_only=True
+    )
+
+
+@pytest.fixture(scope="module")
+def multi_model_config(phrasebook_checkpoints) -> Callable[[int], dict]:
+    """configs/local.yaml as shipped: the three phrasebook checkpoints."""
+    return lambda port: with_checkpoints(load_config("local", port=port), phrasebook_checkpoints)
 
 
 @dataclass(frozen=True)

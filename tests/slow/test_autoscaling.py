@@ -55,7 +55,9 @@ SAMPLE_EVERY_S = 0.5
 def autoscaled_config(phrasebook_checkpoint) -> dict:
     """configs/local.yaml (HTTP on the head only, the phrasebook), with the Translator sized
     and autoscaled as configs/cpu.yaml does it, scaled down to fit the fake nodes."""
-    config = load_config("local", model=str(phrasebook_checkpoint), port=PORT)
+    config = load_config(
+        "local", model=str(phrasebook_checkpoint), port=PORT, first_model_only=True
+    )
     cpu = deployment_of(load_config("cpu"), "Translator")
     policy = copy.deepcopy(cpu["autoscaling_config"])
     assert policy["min_replicas"] == 1 and policy["max_replicas"] > 1, policy

@@ -9,7 +9,7 @@ from graph.deploy import deployment_of, load_config
 
 
 def local_translator() -> dict:
-    return deployment_of(load_config("local"), "Translator")
+    return deployment_of(load_config("local", first_model_only=True), "Translator")
 
 
 def test_overrides_change_only_the_keys_named():
@@ -41,14 +41,14 @@ def test_variants_take_turns_going_first():
 def test_an_engine_spec_gives_settings_the_translator_accepts(spec, engine, dtype, compute_type):
     settings = TranslatorSettings.model_validate(
         engine_settings(local_translator(), spec)["user_config"]
-    )
+    ).models[0]
     assert (settings.engine, settings.dtype, settings.compute_type) == (
         engine,
         dtype,
         compute_type,
     )
     back = engine_settings(engine_settings(local_translator(), spec), "torch")
-    assert TranslatorSettings.model_validate(back["user_config"]).compute_type is None
+    assert TranslatorSettings.model_validate(back["user_config"]).models[0].compute_type is None
     with pytest.raises(ValueError, match="expected torch"):
         engine_settings(local_translator(), "onnx")
 

@@ -39,22 +39,48 @@ def test_local_keeps_the_seeds_output_and_cpu_fast_differs_only_in_the_engine():
     local, fast = load(CONFIGS / "local.yaml"), load(CONFIGS / "cpu-fast.yaml")
     local_translator = deployments_of(local)["Translator"]["user_config"]
     fast_translator = deployments_of(fast)["Translator"]["user_config"]
-    assert TranslatorSettings.model_validate(local_translator).engine == "torch"
-    assert local_translator["dtype"] == "float32"
-    settings = TranslatorSettings.model_validate(fast_translator)
-    assert (settings.engine, settings.compute_type, settings.device) == (
-        "ctranslate2",
-        "int8",
-        "cpu",
-    )
-    assert {
-        k: v for k, v in fast_translator.items() if k not in ("engine", "compute_type", "batching")
-    } == {k: v for k, v in local_translator.items() if k not in (*TORCH_ONLY, "batching")}
+    local_models = TranslatorSettings.model_validate(local_translator).models
+    fast_models = TranslatorSettings.model_validate(fast_translator).models
+    assert {(m.engine, m.dtype) for m in local_models} == {("torch", "float32")}
+    assert {(m.engine, m.compute_type, m.device) for m in fast_models} == {
+        ("ctranslate2", "int8", "cpu")
+    }
+    engine_keys = ("engine", "compute_type", "dtype")
+    assert [m.model_dump(exclude=set(engine_keys)) for m in fast_models] == [
+        m.model_dump(exclude=set(engine_keys)) for m in local_models
+    ]
+    outside = ("models", "batching", *TORCH_ONLY)
+    assert {k: v for k, v in fast_translator.items() if k not in outside} == {
+        k: v for k, v in local_translator.items() if k not in outside
+    }
     local_batching = dict(local_translator["batching"])
     del local_batching["encoder_group_size"]  # torch's
     assert fast_translator["batching"] == local_batching
     for name in ("TranslationIngress", "Postprocessor"):
         assert deployments_of(fast)[name] == deployments_of(local)[name]
+
+
+@pytest.mark.parametrize("name", ["cpu", "gpu"])
+def test_the_production_configs_show_a_hub_checkpoint_of_each_family(name):
+    translator = deployments_of(load(CONFIGS / f"{name}.yaml"))["Translator"]["user_config"]
+    models = TranslatorSettings.model_validate(translator).models
+    assert [m.model for m in models] == [
+        "t5-small",
+        "Helsinki-NLP/opus-mt-fr-en",
+        "facebook/nllb-200-distilled-600M",
+    ]
+    assert (models[1].source, models[1].target) == ("fr", "en")  # Marian: the pair from here
+
+
+def test_the_offline_demo_serves_three_families_two_at_a_time():
+    local = deployments_of(load(CONFIGS / "local.yaml"))["Translator"]["user_config"]
+    settings = TranslatorSettings.model_validate(local)
+    assert settings.max_models_per_replica == 2 < len(settings.models) == 3
+    assert [m.model for m in settings.models] == [
+        "build/phrasebook-t5",
+        "build/phrasebook-marian",
+        "build/phrasebook-m2m100",
+    ]
 
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
@@ -87,7 +113,8 @@ def test_the_ingress_can_hold_a_whole_batch(path):
 def test_the_gpu_config_puts_only_the_translator_on_the_gpu():
     deployments = deployments_of(load(CONFIGS / "gpu.yaml"))
     assert deployments["Translator"]["ray_actor_options"]["num_gpus"] == 1
-    assert deployments["Translator"]["user_config"]["dtype"] == "float16"
+    models = TranslatorSettings.model_validate(deployments["Translator"]["user_config"]).models
+    assert {(m.device, m.dtype) for m in models} == {("cuda", "float16")}
     assert deployments["TranslationIngress"]["ray_actor_options"]["num_gpus"] == 0
     assert deployments["Postprocessor"]["ray_actor_options"]["num_gpus"] == 0
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from checkpoints.phrasebook import load_phrasebook
-from deployments.core.settings import CPU_COMPUTE_TYPES, TranslatorSettings
+from deployments.core.settings import CPU_COMPUTE_TYPES, ModelSettings
 from deployments.engines import ct2_engine as ct2
 from deployments.engines import load_engine
 from deployments.engines.base import Pair
@@ -122,24 +122,23 @@ def test_a_decoding_setting_it_cannot_apply_is_refused():
 
 def test_load_engine_picks_the_engine(phrasebook_checkpoint, cache_dir, monkeypatch):
     monkeypatch.setenv(ct2.CACHE_ENV, cache_dir)
-    settings = TranslatorSettings(
+    settings = ModelSettings(
         model=str(phrasebook_checkpoint),
         device="cpu",
         engine="ctranslate2",
         compute_type="int8",
-        threads=2,
         decoding={"max_length": 40},
     )
-    model = load_engine(settings, "cpu")
+    model = load_engine(settings, "cpu", threads=2)
     assert (model.engine, model.compute_type) == ("ctranslate2", "int8")
     assert model.pairs[FR].generate_kwargs["max_length"] == 40
     assert model.translate(["Yes."], FR) == ["Oui."]
-    torch_model = load_engine(TranslatorSettings(model=str(phrasebook_checkpoint)), "cpu")
+    torch_model = load_engine(ModelSettings(model=str(phrasebook_checkpoint)), "cpu")
     assert (torch_model.engine, torch_model.compute_type) == ("torch", None)
 
 
 def test_gpu_compute_types_are_refused_on_a_cpu_replica(phrasebook_checkpoint):
-    settings = TranslatorSettings(
+    settings = ModelSettings(
         model=str(phrasebook_checkpoint), engine="ctranslate2", compute_type="float16"
     )  # device auto: valid until it resolves to cpu
     with pytest.raises(ValueError, match="needs a GPU"):
@@ -270,6 +269,6 @@ def test_a_t5_v1_1_style_checkpoint_converts_with_the_right_output_scale(checkpo
 
 
 def test_float16_on_a_replica_that_resolved_to_cpu_is_refused(phrasebook_checkpoint):
-    settings = TranslatorSettings(model=str(phrasebook_checkpoint), dtype="float16")
+    settings = ModelSettings(model=str(phrasebook_checkpoint), dtype="float16")
     with pytest.raises(ValueError, match="float16 needs a GPU"):
         load_engine(settings, "cpu")

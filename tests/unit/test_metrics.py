@@ -58,7 +58,11 @@ def test_the_deployments_create_every_metric_defined_and_nothing_else():
 
 
 @pytest.mark.parametrize("name", sorted(DEFINITIONS))
-def test_each_metric_has_a_target_tag_and_is_made_with_ray(name):
+def test_each_metric_of_texts_has_a_target_tag_and_of_models_a_model_tag(name):
     metric = made()[name]
     assert metric.info["name"] == name
-    assert "target" in metric.info["tag_keys"]
+    about_models = name.startswith("translation_model_") and name != "translation_model_seconds"
+    assert ("model" if about_models else "target") in metric.info["tag_keys"]
+    translator_metrics = {m.info["name"] for m in vars(TranslatorMetrics()).values()}
+    if name in translator_metrics and name != "translation_errors":
+        assert "model" in metric.info["tag_keys"]

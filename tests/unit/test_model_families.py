@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import MarianMTModel
 
-from deployments.core.settings import TranslatorSettings
+from deployments.core.settings import ModelSettings
 from deployments.engines import ct2_engine as ct2
 from deployments.engines import load_engine
 from deployments.engines.base import Pair
@@ -52,10 +52,11 @@ def engines(checkpoints, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ct2.CACHE_ENV, str(cache))
         for family, folder in checkpoints.items():
-            common = {"model": str(folder), "device": "cpu", "threads": 1, **LANGUAGES[family]}
-            loaded[family, "torch"] = load_engine(TranslatorSettings(**common), "cpu")
+            common = {"model": str(folder), "device": "cpu", **LANGUAGES[family]}
+            loaded[family, "torch"] = load_engine(ModelSettings(**common), "cpu", threads=1)
             ct2_settings = {**common, "engine": "ctranslate2", "compute_type": "float32"}
-            loaded[family, "ctranslate2"] = load_engine(TranslatorSettings(**ct2_settings), "cpu")
+            ct2_model = ModelSettings(**ct2_settings)
+            loaded[family, "ctranslate2"] = load_engine(ct2_model, "cpu", threads=1)
     return loaded
 
 
@@ -170,14 +171,14 @@ def test_decoding_overrides_reach_every_pair_on_both_engines(engines):
 
 def test_the_m2m100_checkpoint_offers_every_pair_of_its_languages(checkpoints):
     engine = load_engine(
-        TranslatorSettings(model=str(checkpoints["m2m100"]), device="cpu"), "cpu", warm_up=False
+        ModelSettings(model=str(checkpoints["m2m100"]), device="cpu"), "cpu", warm_up=False
     )
     languages = ["cs", "de", "en", "ha", "is", "ja", "ru", "zh"]  # WMT21's
     assert list(engine.pairs) == [Pair(s, t) for s in languages for t in languages if s != t]
 
 
 def test_source_and_target_restrict_a_multilingual_checkpoint(checkpoints):
-    settings = TranslatorSettings(model=str(checkpoints["nllb"]), device="cpu", source="en")
+    settings = ModelSettings(model=str(checkpoints["nllb"]), device="cpu", source="en")
     engine = load_engine(settings, "cpu", warm_up=False)
     assert [pair.key for pair in engine.pairs] == ["en-de", "en-fr"]
     settings = settings.model_copy(update={"target": "fr"})
@@ -185,13 +186,13 @@ def test_source_and_target_restrict_a_multilingual_checkpoint(checkpoints):
 
 
 def test_a_marian_checkpoint_needs_its_pair_from_the_configuration(checkpoints):
-    settings = TranslatorSettings(model=str(checkpoints["marian"]), device="cpu")
+    settings = ModelSettings(model=str(checkpoints["marian"]), device="cpu")
     with pytest.raises(ValueError, match="set source and target"):
         load_engine(settings, "cpu")
 
 
 def test_a_selection_that_leaves_no_pair_is_refused(checkpoints):
-    settings = TranslatorSettings(model=str(checkpoints["t5"]), device="cpu", target="ro")
+    settings = ModelSettings(model=str(checkpoints["t5"]), device="cpu", target="ro")
     with pytest.raises(ValueError, match=r"offers no language pair.*en-fr"):
         load_engine(settings, "cpu")
 

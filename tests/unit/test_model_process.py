@@ -2,51 +2,17 @@
 
 import pytest
 
-import deployments.translator as translator_module
 from benchmarks.model_process import (
     ModelProcess,
     calls,
     drive,
     outcome_of,
     replica_environment,
-    runner_for,
 )
 from deployments.core.errors import DeadlineExceeded, TranslationFailed
-from deployments.core.settings import TranslatorSettings
 from deployments.text.segmentation import SegmentedText
-from graph.deploy import deployment_of, load_config
 
 SHIPPED = ("local", "cpu-fast", "cpu", "gpu")
-
-
-class FakeEngine:
-    """What BatchRunner and Translator.reconfigure touch, without a model."""
-
-    engine = "torch"
-    model_name = "fake"
-    encoder_group_size = 0
-
-    def set_decoding(self, overrides) -> None:
-        pass
-
-
-def runner_settings(runner) -> dict:
-    return {
-        "max_batch_tokens": runner.max_batch_tokens,
-        "threads": runner.threads,
-        "single_thread_max_texts": runner.single_thread_max_texts,
-        "encoder_group_size": runner.engine.encoder_group_size,
-    }
-
-
-@pytest.mark.parametrize("config_name", SHIPPED)
-def test_the_runner_is_configured_as_the_translator_configures_its_own(config_name, monkeypatch):
-    user_config = deployment_of(load_config(config_name), "Translator")["user_config"]
-    monkeypatch.setattr(translator_module, "load_engine", lambda settings, device: FakeEngine())
-    translator = translator_module.Translator.func_or_class()
-    translator.reconfigure(user_config)
-    ours = runner_for(FakeEngine(), TranslatorSettings.model_validate(user_config))
-    assert runner_settings(ours) == runner_settings(translator._runner)
 
 
 def test_calls_cycle_through_the_texts_in_calls_of_the_client_count():

@@ -4,6 +4,7 @@ import pytest
 
 from deployments.batching.pending import CallersGone, Pending, unless_all_gone
 from deployments.core.messages import TextItem
+from deployments.routing.catalog import Hop, Pair, Route
 
 
 class FakeResponse:
@@ -22,7 +23,8 @@ class FakeResponse:
 
 
 def pending(count: int) -> list[Pending]:
-    return [Pending(TextItem(text="Hello.", target="fr")) for _ in range(count)]
+    route = Route(Pair("en", "fr"), (Hop("t5", Pair("en", "fr")),))
+    return [Pending(TextItem(text="Hello.", target="fr"), route) for _ in range(count)]
 
 
 def test_the_result_comes_back_while_a_caller_waits():

@@ -6,6 +6,7 @@ from deployments.batching.runner import MAX_RESPLITS, BatchRunner
 from deployments.batching.scheduler import BatchScheduler
 from deployments.core.errors import TranslationFailed, UnsupportedTarget
 from deployments.core.messages import TextItem, TranslatedText
+from deployments.core.settings import TranslatorSettings
 from deployments.engines.base import Generated, Pair
 from deployments.engines.decoding import PairDecoding
 
@@ -137,3 +138,17 @@ def test_texts_are_grouped_by_pair_and_an_unoffered_pair_fails_alone():
     assert str(to_spanish) == "target 'es' is not supported; supported: fr"
     assert isinstance(from_spanish, UnsupportedTarget)
     assert str(from_spanish) == "no translation from 'es'; the model translates en-fr, de-fr"
+
+
+def test_configure_applies_the_translators_settings_in_place():
+    engine = FakeEngine()
+    model = runner(engine)
+    settings = TranslatorSettings(
+        model="m",
+        threads=3,
+        single_thread_max_texts=2,
+        batching={"max_batch_tokens": 1024, "encoder_group_size": 4},
+    )
+    model.configure(settings)
+    assert (model.engine, model.threads, model.single_thread_max_texts) == (engine, 3, 2)
+    assert (model.max_batch_tokens, engine.encoder_group_size) == (1024, 4)

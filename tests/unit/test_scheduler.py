@@ -204,23 +204,26 @@ def test_each_submission_learns_its_queue_wait_and_its_model_calls_time():
     assert 0 <= first.queued_s <= first.queued_s + first.run_s
 
 
-def test_after_a_reload_calls_run_on_a_new_worker_thread():
-    model = FakeModel()
+def test_a_closed_scheduler_runs_what_is_queued_then_its_thread_ends():
+    model = FakeModel(seconds=0.1)
 
     async def main():
-        scheduler = BatchScheduler(model, max_items=8, max_wait_s=0)
-        await scheduler.submit(["a"])
-        await scheduler.submit(["b"])
-        before = set(model.threads)
-        scheduler.renew_worker_thread()
-        await scheduler.submit(["c"])
-        await scheduler.submit(["d"])
-        return before, set(model.threads) - before
+        scheduler = BatchScheduler(model, max_items=1, max_wait_s=0)
+        first = asyncio.ensure_future(scheduler.submit(["a"]))
+        await asyncio.sleep(0.02)  # "a" is running; "b" queues behind it
+        second = asyncio.ensure_future(scheduler.submit(["b"]))
+        await asyncio.sleep(0)
+        scheduler.close()
+        results = await asyncio.gather(first, second)
+        await asyncio.sleep(0.05)
+        worker_done = scheduler._worker is not None and scheduler._worker.done()
+        late = await scheduler.submit(["c"])  # a batch that held the model before it closed
+        return results, worker_done, late
 
-    before, after = run(main())
-    # OpenMP pools belong to the thread that ran a parallel region: a reloaded model must not
-    # run on the old model's thread, and every call of one model runs on one thread.
-    assert len(before) == 1 and len(after) == 1
-    (old,) = before
-    old.join(timeout=5)
-    assert not old.is_alive()  # the old thread ended once it had nothing left to run
+    results, worker_done, late = run(main())
+    assert results == [["A"], ["B"]] and late == ["C"]
+    assert worker_done
+    # Nothing is left holding the model: every thread that ran it ends.
+    for thread in model.threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
