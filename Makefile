@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The checkpoint configs/local.yaml serves; `checkpoints` builds it and the other phrasebook ones.
 CHECKPOINT := build/phrasebook-t5
-PHRASEBOOKS := $(CHECKPOINT) build/phrasebook-marian-fr-en build/phrasebook-m2m100
+PHRASEBOOKS := $(CHECKPOINT) build/phrasebook-marian build/phrasebook-m2m100
 # Ray 2.60 requires token auth on the dashboard that `serve status/deploy` talk to.
 export RAY_AUTH_MODE ?= token
 

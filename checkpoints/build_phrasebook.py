@@ -6,7 +6,7 @@ the real ones, and it answers every phrasebook sentence of its pairs with the ph
 translation. Anything else it answers with plausible nonsense.
 
 - ``phrasebook-t5``: en -> fr and en -> de, prefixes in ``task_specific_params``.
-- ``phrasebook-marian-fr-en``: fr -> en (a Translator config says ``source: fr``,
+- ``phrasebook-marian``: fr -> en (a Translator config says ``source: fr``,
   ``target: en``).
 - ``phrasebook-m2m100``: de -> en and de -> fr, language tokens (a config says ``source: de``
   and ``languages: [de, en, fr]``; the tokenizer knows M2M100's 100 languages).
@@ -99,7 +99,7 @@ RECIPES = {
         formats.Size(d_model=128, layers=2, heads=4, ffn=512),
         Schedule(learning_rate=3e-3, decay_epochs=40, max_epochs=150),
     ),
-    "phrasebook-marian-fr-en": Recipe(
+    "phrasebook-marian": Recipe(
         marian_format,
         (("fr", "en"),),
         formats.Size(d_model=128, layers=2, heads=4, ffn=512),

@@ -16,7 +16,7 @@ from deployments.engines.base import Pair
 
 # checkpoint -> (its fixture, the config's language settings, the pairs they give).
 CHECKPOINTS = {
-    "phrasebook-marian-fr-en": (
+    "phrasebook-marian": (
         "marian_phrasebook_checkpoint",
         {"source": "fr", "target": "en"},
         [Pair("fr", "en")],
