@@ -7,6 +7,7 @@ pods start Ray with (graph/cluster.py), so the suite exercises the mode that shi
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,30 @@ def marian_phrasebook_checkpoint() -> Path:
 def m2m100_phrasebook_checkpoint() -> Path:
     """The M2M100-style phrasebook checkpoint: de -> en, de -> fr."""
     return _built(M2M100_PHRASEBOOK_CHECKPOINT)
+
+
+@pytest.fixture(scope="session")
+def phrasebook_checkpoints(
+    phrasebook_checkpoint: Path,
+    marian_phrasebook_checkpoint: Path,
+    m2m100_phrasebook_checkpoint: Path,
+) -> dict[str, Path]:
+    """Every phrasebook checkpoint by its model id in configs/local.yaml."""
+    return {
+        "phrasebook-t5": phrasebook_checkpoint,
+        "phrasebook-marian": marian_phrasebook_checkpoint,
+        "phrasebook-m2m100": m2m100_phrasebook_checkpoint,
+    }
+
+
+def with_checkpoints(config: dict, checkpoints: Mapping[str, Path]) -> dict:
+    """``config`` (changed in place) with each Translator model whose id ``checkpoints`` names
+    loaded from that folder: an absolute path, whatever directory Serve resolves paths from."""
+    # Imported here: graph.deploy brings in Ray, which the unit tests never need.
+    from graph.deploy import deployment_of
+
+    user_config = deployment_of(config, "Translator")["user_config"]
+    for model in user_config.get("models", []):
+        if model.get("id") in checkpoints:
+            model["model"] = str(checkpoints[model["id"]])
+    return config
