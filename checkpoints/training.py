@@ -26,7 +26,7 @@ from transformers import PreTrainedModel
 
 from checkpoints.formats import Format
 from checkpoints.phrasebook import Phrase
-from deployments.core.settings import TranslatorSettings
+from deployments.core.settings import ModelSettings
 from deployments.engines import pair_selection
 from deployments.engines.decoding import Pair
 from deployments.engines.torch_engine import TorchEngine
@@ -80,7 +80,7 @@ def train_until_exact(
     ``staged.folder`` and return the epochs it took."""
     order = deterministic(seed)
     staged.save(staged.new_model(seed))
-    settings = TranslatorSettings(model=str(staged.folder), threads=TORCH_THREADS, **selection)
+    settings = ModelSettings(model=str(staged.folder), device="cpu", **selection)
     engine = _load(settings)
     pairs = list(by_pair(phrases))
     if list(engine.pairs) != pairs:
@@ -153,10 +153,10 @@ def by_pair(phrases: Sequence[Phrase]) -> dict[Pair, list[Phrase]]:
     return dict(sorted(grouped.items()))
 
 
-def _load(settings: TranslatorSettings) -> TorchEngine:
+def _load(settings: ModelSettings) -> TorchEngine:
     """The torch engine on the staged checkpoint, its pairs chosen as load_engine chooses."""
     return TorchEngine(
-        settings.model, threads=settings.threads, pair_selection=pair_selection(settings)
+        settings.model, threads=TORCH_THREADS, pair_selection=pair_selection(settings)
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from checkpoints.build_phrasebook import RECIPES
 from checkpoints.phrasebook import load_phrasebook
-from deployments.core.settings import CPU_COMPUTE_TYPES, TranslatorSettings
+from deployments.core.settings import CPU_COMPUTE_TYPES, ModelSettings
 from deployments.engines import ct2_engine as ct2
 from deployments.engines import load_engine
 from deployments.engines.base import Pair
@@ -47,16 +47,16 @@ def checkpoint(request):
 def engine(request, checkpoint, cache_dir):
     name, folder = checkpoint
     engine_name, compute_type = request.param
-    settings = TranslatorSettings(
+    settings = ModelSettings(
         model=str(folder),
+        device="cpu",
         engine=engine_name,
         compute_type=compute_type,
-        threads=2,
         **CHECKPOINTS[name][1],
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ct2.CACHE_ENV, cache_dir)
-        return name, load_engine(settings, "cpu", warm_up=False)
+        return name, load_engine(settings, "cpu", threads=2, warm_up=False)
 
 
 def test_the_build_trains_with_the_selection_the_configs_give():
