@@ -142,15 +142,24 @@ async def evictions(session: aiohttp.ClientSession, base_url: str) -> int:
     return sum(replica["evictions"] for replica in described["replicas"])
 
 
-async def drive(
-    base_url: str, counts: PairCounts, rounds: int, log: Log, clients: int = CLIENTS
-) -> list[dict[str, Any]]:
-    """Every point of every round, each warmed up, then timed between two readings of the
-    evictions."""
-    picks = {
+def phrasebook_picks() -> dict[str, load.Pick[Body]]:
+    """Each point's requests: the six pairs in turn, or en-fr alone."""
+    return {
         MIXED: picker(PAIRS, phrasebook_sentences(PAIRS)),
         SINGLE: picker([SINGLE_PAIR], phrasebook_sentences([SINGLE_PAIR])),
     }
+
+
+async def drive(
+    base_url: str,
+    picks: Mapping[str, load.Pick[Body]],
+    counts: PairCounts,
+    rounds: int,
+    log: Log,
+    clients: int = CLIENTS,
+) -> list[dict[str, Any]]:
+    """Every point of every round, each warmed up, then timed between two readings of the
+    evictions."""
     points = []
     async with (
         load.http_sender(base_url) as send,
@@ -188,7 +197,8 @@ def session(
         log("Ray and Serve up")
         deploy(config, timeout_s=300)
         log(f"graph deployed: {CONFIG_NAME} as shipped, {len(checkpoints(config))} models")
-        points = asyncio.run(drive(f"http://127.0.0.1:{port}", counts, rounds, log))
+        base_url = f"http://127.0.0.1:{port}"
+        points = asyncio.run(drive(base_url, phrasebook_picks(), counts, rounds, log))
     log("Ray down")
     return {"config": CONFIG_NAME, "engine": engine_label(config), "points": points}
 

@@ -1,6 +1,7 @@
 """benchmarks/mixed_pairs.py's pure parts: the pairs each client sends, the order of the points,
 and how they make the table's line."""
 
+import asyncio
 import dataclasses
 from collections import Counter
 from pathlib import Path
@@ -161,3 +162,55 @@ def test_the_counts_reach_every_pair_before_the_clock_starts():
         )
         assert set(warm) == set(PAIRS)
     assert mixed_pairs.QUICK.timed < mixed_pairs.FULL.timed
+
+
+def test_drive_times_each_point_between_two_readings_of_the_evictions():
+    """Against a real HTTP server on loopback (aiohttp.web) that evicts on every change of pair."""
+    from aiohttp import web
+
+    state = {"evictions": 0, "last": None}
+    bodies = []
+
+    async def translate(request: web.Request) -> web.Response:
+        body = await request.json()
+        bodies.append(body)
+        pair = (body["source"], body["target"])
+        if state["last"] not in (None, pair):
+            state["evictions"] += 1
+        state["last"] = pair
+        return web.json_response({"translation": body["text"].upper()})
+
+    async def info(request: web.Request) -> web.Response:
+        return web.json_response({"replicas": [{"evictions": state["evictions"]}]})
+
+    async def scenario() -> list[dict]:
+        app = web.Application()
+        app.router.add_post("/translate", translate)
+        app.router.add_get("/info", info)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        sentences = {pair: [f"{pair[0]} {n}" for n in range(40)] for pair in PAIRS}
+        picks = {
+            MIXED: picker(PAIRS, sentences),
+            SINGLE: picker([("en", "fr")], sentences),
+        }
+        try:
+            return await mixed_pairs.drive(
+                f"http://127.0.0.1:{port}", picks, mixed_pairs.QUICK, 2, lambda _: None
+            )
+        finally:
+            await runner.cleanup()
+
+    points = asyncio.run(scenario())
+    assert [(p["round"], p["point"]) for p in points] == point_order(2)
+    per_point = (mixed_pairs.QUICK.warmup + mixed_pairs.QUICK.timed) * mixed_pairs.CLIENTS
+    assert len(bodies) == 4 * per_point
+    assert all(p["completed"] == p["issued"] == 24 and p["errors"] == {} for p in points)
+    mixed, single = points[0], points[1]
+    assert mixed["evictions_after"] > mixed["evictions_before"]
+    assert single["evictions_after"] == single["evictions_before"]
+    assert {(b["source"], b["target"]) for b in bodies[:per_point]} == set(PAIRS)
+    assert table_row({"engine": "torch float32", "points": points})["errors"] == {}
