@@ -422,7 +422,8 @@ def parse_options(argv: list[str] | None) -> Options:
     pairs.add_argument(
         "--mixed-pairs-only",
         action="store_true",
-        help="only the mixed-pair line (configs/local.yaml's three models; default on cpu)",
+        help="only the mixed-pair line, on configs/local.yaml as shipped (on cpu it runs by "
+        "default after the engines)",
     )
     pairs.add_argument("--no-mixed-pairs", action="store_true", help="without the mixed-pair line")
     parser.add_argument("--out", type=Path, default=RESULTS)
