@@ -73,8 +73,9 @@ bench-model: $(BIN)/.installed
 
 # The graph on each engine against the same model alone and the tutorial's app (docs/benchmarks.md);
 # results in benchmarks/results/latest-cpu.{json,md,png}, each naming this command. BENCH_ARGS:
-# --quick (every step, a few requests each), --rounds N, --device cuda (configs/gpu.yaml).
-bench: bench-model
+# --quick (every step, a few requests each), --rounds N, --device cuda (configs/gpu.yaml),
+# --mixed-pairs-only (the line on local.yaml's phrasebook checkpoints, which `checkpoint` builds).
+bench: bench-model checkpoint
 	BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' \
 		$(BIN)/python -m benchmarks.run $(BENCH_CHECKPOINT) $(BENCH_ARGS)
 

@@ -28,12 +28,18 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from tqdm import tqdm
 
 Send = Callable[[str], Awaitable[Any]]
+# http_sender's: a text, or a whole JSON body with its fields (``source``, ``target``...).
+HttpSend = Callable[[str | Mapping[str, Any]], Awaitable[str]]
+# What a closed loop's clients send: a text, or a whole request body (benchmarks/mixed_pairs.py).
+Item = TypeVar("Item")
+# What client ``c`` sends as its ``n``-th request: ``pick(c, n)``.
+Pick = Callable[[int, int], Item]
 
 
 class RequestFailed(Exception):
@@ -171,7 +177,9 @@ def error_kind(error: BaseException) -> str:
     return type(error).__name__
 
 
-async def _timed(send: Send, text: str, timeout_s: float | None, started: float) -> Outcome:
+async def _timed(
+    send: Callable[[Item], Awaitable[Any]], text: Item, timeout_s: float | None, started: float
+) -> Outcome:
     try:
         if timeout_s is None:
             await send(text)
@@ -195,8 +203,8 @@ def _count(bar: tqdm, outcome: Outcome, failures: Counter) -> None:
 
 
 async def _closed_phase(
-    send: Send,
-    texts: Sequence[str],
+    send: Callable[[Item], Awaitable[Any]],
+    texts: Sequence[Item] | Pick[Item],
     *,
     concurrency: int,
     duration_s: float | None,
@@ -204,31 +212,34 @@ async def _closed_phase(
     timeout_s: float | None,
     bar: tqdm,
 ) -> tuple[list[Outcome], float]:
-    """Clients send back to back until ``requests`` are issued or ``duration_s`` has passed."""
+    """Clients send back to back until ``requests`` are issued or ``duration_s`` has passed:
+    ``texts`` in order, shared by all the clients, or what ``texts(client, n)`` picks."""
     outcomes: list[Outcome] = []
     failures: Counter = Counter()
     issued = 0
     start = time.perf_counter()
     deadline = None if duration_s is None else start + duration_s
 
-    async def client() -> None:
+    async def client(number: int) -> None:
         nonlocal issued
+        sent = 0
         while (requests is None or issued < requests) and (
             deadline is None or time.perf_counter() < deadline
         ):
-            text = texts[issued % len(texts)]
+            text = texts(number, sent) if callable(texts) else texts[issued % len(texts)]
             issued += 1
+            sent += 1
             outcome = await _timed(send, text, timeout_s, time.perf_counter())
             outcomes.append(outcome)
             _count(bar, outcome, failures)
 
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    await asyncio.gather(*(client(number) for number in range(concurrency)))
     return outcomes, time.perf_counter() - start
 
 
 async def closed_loop(
-    send: Send,
-    texts: Sequence[str],
+    send: Callable[[Item], Awaitable[Any]],
+    texts: Sequence[Item] | Pick[Item],
     *,
     concurrency: int,
     duration_s: float | None = None,
@@ -241,7 +252,9 @@ async def closed_loop(
     """``concurrency`` clients back to back for ``duration_s`` or ``requests`` requests in all.
 
     Warm-up (``warmup_s`` or ``warmup_requests``, same clients) runs to completion first and
-    is not counted. Texts are sent in order, cycling through ``texts``.
+    is not counted. Texts are sent in order, cycling through ``texts``; or, where ``texts`` is
+    a function, client ``c`` sends ``texts(c, n)`` as its ``n``-th request of each phase, so
+    that each client follows a sequence of its own.
     """
     if (duration_s is None) == (requests is None):
         raise ValueError("give exactly one of duration_s and requests")
@@ -337,10 +350,11 @@ async def http_sender(
     max_connections: int = 256,
     tutorial_route: bool = False,
     on_headers: Callable[[Mapping[str, str]], None] | None = None,
-) -> AsyncIterator[Send]:
+) -> AsyncIterator[HttpSend]:
     """``send(text)`` over ``POST {base_url}/translate``; anything but 200 with a translation
-    raises ``RequestFailed`` (``http_503``, ``bad_body``...). ``on_headers``, if given, gets each
-    successful response's headers (the graph's ``X-Model-Time-Ms`` and the like).
+    raises ``RequestFailed`` (``http_503``, ``bad_body``...). ``send(body)``, a mapping, posts
+    that JSON body as it is (a text with its ``source`` and ``target``). ``on_headers``, if
+    given, gets each successful response's headers (the graph's ``X-Model-Time-Ms`` and the like).
 
     ``tutorial_route`` sends ``POST {base_url}/?text=...`` and expects a JSON string, as the
     tutorial's client does (and the seed app answers).
@@ -355,11 +369,12 @@ async def http_sender(
         base_url.rstrip("/") + "/", connector=connector, timeout=timeout, trust_env=False
     ) as session:
 
-        async def send(text: str) -> str:
+        async def send(text: str | Mapping[str, Any]) -> str:
+            fields = dict(text) if isinstance(text, Mapping) else {"text": text}
             if tutorial_route:
-                request = session.post("", params={"text": text})
+                request = session.post("", params={"text": fields["text"]})
             else:
-                request = session.post("translate", json={"text": text})
+                request = session.post("translate", json=fields)
             async with request as response:
                 body_text = await response.text()
             if response.status != 200:

@@ -165,9 +165,36 @@ def error_notes(rows: list[dict[str, Any]]) -> str:
     return "\nErrors:\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
+def mixed_pair_notes(results: dict[str, Any]) -> str:
+    """The mixed-pair line's own figures, which the table's columns have no room for: p99, its
+    ratio to the single pair measured beside it, the evictions (benchmarks/mixed_pairs.py)."""
+    skipped = (results.get("mixed_pairs") or {}).get("skipped")
+    if skipped:
+        return f"\nMixed pairs: not measured, {skipped}.\n"
+    lines = []
+    for r in results["rows"]:
+        if "single_pair" not in r:
+            continue
+        single = r["single_pair"]
+        lines.append(
+            f"- {r['system']}, {r['engine']}, {r['workload']}, {r['concurrency']} clients: "
+            f"p99 {_number(r.get('p99_ms'))} ms; {_number(r.get('vs_single_pair'), 2, 'x')} the "
+            f"req/s of {single['pair']} alone, the same clients in the same session "
+            f"({_number(single['throughput'], 2)} req/s, p50 {_number(single['p50_ms'])} ms, "
+            f"p99 {_number(single['p99_ms'])} ms, {sum(single['errors'].values())} errors); "
+            f"model evictions in /info during the timed mixed requests {r['evictions']} "
+            f"({r['evictions_before']} before, {r['evictions_after']} after), "
+            f"during {single['pair']} alone {single['evictions']}"
+        )
+    return "\nMixed pairs:\n\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def markdown(results: dict[str, Any]) -> str:
     rows = results["rows"]
-    return f"{header(results)}\n{markdown_table(rows)}{error_notes(rows)}{NOTES}"
+    return (
+        f"{header(results)}\n{markdown_table(rows)}{error_notes(rows)}"
+        f"{mixed_pair_notes(results)}{NOTES}"
+    )
 
 
 def series_of(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:

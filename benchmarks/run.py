@@ -9,7 +9,10 @@ clients, on uniform and on mixed-length sentences (benchmarks/workloads.py):
   the Ray session that serves that engine; the reference is the mean of the two;
 - graph: Ray started as `make run` starts it and the config deployed with only the checkpoint
   changed, driven over HTTP (benchmarks/load.py);
-- seed app: the tutorial's app (benchmarks/baselines/seed_app.py), in the first session.
+- seed app: the tutorial's app (benchmarks/baselines/seed_app.py), in the first session;
+- mixed pairs, last, in a session of its own: configs/local.yaml as shipped (three models),
+  clients cycling language pairs against the same clients on en -> fr alone
+  (benchmarks/mixed_pairs.py). One line of the table.
 
 With ``--rounds N`` each engine gets N sessions, in alternating order. Results under
 benchmarks/results/: JSON, a Markdown table and a PNG plot, each naming the command that made
@@ -17,6 +20,7 @@ them (docs/benchmarks.md).
 
     python -m benchmarks.run build/bench-t5-small          # what `make bench` runs
     python -m benchmarks.run build/bench-t5-small --quick  # every step, few requests
+    python -m benchmarks.run build/bench-t5-small --mixed-pairs-only --quick
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import load
+from benchmarks import load, mixed_pairs
 from benchmarks.model_process import ModelProcess
 from benchmarks.report import provenance, write
 from benchmarks.workloads import workload
@@ -131,6 +135,9 @@ class Options:
     out: Path
     stem: str
     texts: dict[str, list[str]] = field(default_factory=dict)
+    # configs/local.yaml as shipped, for the mixed-pair line; None: that line is not measured.
+    pairs_config: dict[str, Any] | None = None
+    pair_counts: mixed_pairs.PairCounts = mixed_pairs.FULL
 
 
 def engine_label(user_config: dict[str, Any]) -> str:
@@ -222,14 +229,18 @@ def measure_seed(base_url: str, target: Target, options: Options) -> list[dict]:
         serve.delete(SEED_APP)
 
 
+def haproxy_ports() -> None:
+    for name, value in HAPROXY_PORTS.items():
+        os.environ.setdefault(name, value)  # read by the Ray processes local_serve starts
+
+
 def serve_session(target: Target, options: Options, *, with_seed: bool) -> dict[str, list]:
     """One Ray session, started as `make run` starts it: the seed app first if asked, then the
     target's config deployed and driven. Ray is down again on return."""
     from graph.deploy import deploy, local_serve
 
     base_url = f"http://127.0.0.1:{PORT}"
-    for name, value in HAPROXY_PORTS.items():
-        os.environ.setdefault(name, value)  # read by the Ray processes local_serve starts
+    haproxy_ports()
     with local_serve(PORT):
         log("Ray and Serve up")
         seed = measure_seed(base_url, target, options) if with_seed else []
@@ -277,6 +288,27 @@ def run_sessions(options: Options) -> list[dict[str, Any]]:
                 }
             )
     return sessions
+
+
+def run_mixed_pairs(options: Options) -> dict[str, Any] | None:
+    """The mixed-pair line's session, after the engines' (benchmarks/mixed_pairs.py). Without
+    its checkpoints a whole `make bench` still runs, the line skipped and saying why."""
+    if options.pairs_config is None:
+        return None
+    missing = [c for c in mixed_pairs.checkpoints(options.pairs_config) if not Path(c).is_dir()]
+    if missing:
+        reason = f"no checkpoint at {', '.join(missing)} (make checkpoint builds them)"
+        if not options.targets:
+            raise SystemExit(f"mixed pairs: {reason}")
+        log(f"mixed pairs skipped: {reason}")
+        return {"skipped": reason}
+    log(f"session: mixed pairs on {mixed_pairs.CONFIG_NAME} as shipped")
+    phase = time.monotonic()
+    haproxy_ports()
+    measured = mixed_pairs.session(
+        options.pairs_config, PORT, options.pair_counts, 2 * options.rounds, log
+    )
+    return measured | {"seconds": round(time.monotonic() - phase, 1)}
 
 
 def point(r: dict[str, Any]) -> tuple[str, int]:
@@ -386,14 +418,28 @@ def parse_options(argv: list[str] | None) -> Options:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--rounds", type=int, default=1, help="Ray sessions per engine")
     parser.add_argument("--quick", action="store_true", help="a few requests per point")
+    pairs = parser.add_mutually_exclusive_group()
+    pairs.add_argument(
+        "--mixed-pairs-only",
+        action="store_true",
+        help="only the mixed-pair line, on configs/local.yaml as shipped (on cpu it runs by "
+        "default after the engines)",
+    )
+    pairs.add_argument("--no-mixed-pairs", action="store_true", help="without the mixed-pair line")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default=None, help="file stem (default latest-<device>)")
     args = parser.parse_args(argv)
     from graph.deploy import load_config
 
     names = args.configs.split(",") if args.configs else DEFAULT_CONFIGS[args.device]
+    if args.mixed_pairs_only:
+        names = ()
     model = str(Path(args.checkpoint).resolve())
     argv = sys.argv[1:] if argv is None else argv
+    # The line measures local.yaml, a CPU config: a --device cuda run leaves it out unless asked.
+    with_pairs = args.mixed_pairs_only or (args.device == "cpu" and not args.no_mixed_pairs)
+    pairs_config = load_config(mixed_pairs.CONFIG_NAME, port=PORT)
+    only = "mixed-pairs-" if args.mixed_pairs_only else ""
     return Options(
         checkpoint=args.checkpoint,
         device=args.device,
@@ -408,15 +454,30 @@ def parse_options(argv: list[str] | None) -> Options:
         command=os.environ.get("BENCH_COMMAND")
         or shlex.join(["python", "-m", "benchmarks.run", *argv]),
         out=args.out,
-        stem=args.name or f"{'quick' if args.quick else 'latest'}-{args.device}",
+        stem=args.name or f"{'quick' if args.quick else 'latest'}-{only}{args.device}",
+        pairs_config=mixed_pairs.with_absolute_checkpoints(pairs_config) if with_pairs else None,
+        pair_counts=mixed_pairs.QUICK if args.quick else mixed_pairs.FULL,
     )
 
 
-def results(options: Options, sessions: list[dict], elapsed_s: float) -> dict[str, Any]:
+def results(
+    options: Options,
+    sessions: list[dict],
+    elapsed_s: float,
+    pairs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     labels = [t.label for t in options.targets]
+    rows = table(sessions, labels)
+    if pairs is not None and "points" in pairs:
+        rows.append(mixed_pairs.table_row(pairs))
+    title = (
+        f"make bench: the graph against the model alone and the seed app "
+        f"({options.device}, t5-small-shaped, 32 new tokens a sentence)"
+    )
+    if not options.targets:
+        title = "make bench: mixed pairs on configs/local.yaml's three phrasebook models"
     return {
-        "title": f"make bench: the graph against the model alone and the seed app "
-        f"({options.device}, t5-small-shaped, 32 new tokens a sentence)",
+        "title": title,
         "command": options.command,
         **provenance(),
         "parameters": {
@@ -426,11 +487,29 @@ def results(options: Options, sessions: list[dict], elapsed_s: float) -> dict[st
             "rounds": options.rounds,
             "counts": vars(options.counts),
             "texts_per_workload": TEXTS_PER_WORKLOAD,
+            "mixed_pairs": pair_parameters(options),
         },
         "translator_user_configs": {t.label: t.translator["user_config"] for t in options.targets},
-        "rows": table(sessions, labels),
+        "rows": rows,
         "sessions": sessions,
+        "mixed_pairs": pairs,
         "elapsed_s": round(elapsed_s, 1),
+    }
+
+
+def pair_parameters(options: Options) -> dict[str, Any] | None:
+    if options.pairs_config is None:
+        return None
+    from graph.deploy import deployment_of
+
+    return {
+        "config": mixed_pairs.CONFIG_NAME,
+        "pairs": ["-".join(pair) for pair in mixed_pairs.PAIRS],
+        "single_pair": "-".join(mixed_pairs.SINGLE_PAIR),
+        "clients": mixed_pairs.CLIENTS,
+        "counts": vars(options.pair_counts),
+        "rounds": 2 * options.rounds,
+        "translator_user_config": deployment_of(options.pairs_config, "Translator")["user_config"],
     }
 
 
@@ -438,8 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
     options.texts = {name: workload(name, TEXTS_PER_WORKLOAD, seed=0) for name in WORKLOADS}
     started = time.monotonic()
-    sessions = run_sessions(options)
-    measured = results(options, sessions, time.monotonic() - started)
+    sessions = run_sessions(options) if options.targets else []
+    pairs = run_mixed_pairs(options)
+    measured = results(options, sessions, time.monotonic() - started, pairs)
     written = write(measured, options.out, options.stem)
     print(written["markdown"].read_text())
     print(f"wrote {', '.join(str(p) for p in written.values())}")

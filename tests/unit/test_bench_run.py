@@ -5,13 +5,17 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import mixed_pairs
 from benchmarks.run import (
     FULL,
+    PORT,
     QUICK,
     SEED_WARMUP,
     engine_label,
     median_row,
     parse_options,
+    results,
+    run_mixed_pairs,
     seed_config,
     session_order,
     session_ratios,
@@ -191,3 +195,69 @@ def test_only_the_seed_app_imports_the_ml_libraries_in_benchmarks():
     }
     assert offenders == {}
     assert "torch" in imported_roots(BENCHMARKS / "baselines" / "seed_app.py")
+
+
+def test_the_mixed_pair_line_serves_local_yaml_as_shipped_after_the_engines(monkeypatch):
+    monkeypatch.delenv("BENCH_COMMAND", raising=False)
+    root = Path(mixed_pairs.__file__).resolve().parent.parent
+    options = parse_options(["ckpt"])
+    assert options.pairs_config is not None
+    assert mixed_pairs.checkpoints(options.pairs_config) == [
+        str(root / "build" / name)
+        for name in ("phrasebook-t5", "phrasebook-marian", "phrasebook-m2m100")
+    ]
+    assert options.pairs_config["http_options"]["port"] == PORT
+    assert options.pair_counts == mixed_pairs.FULL
+    # the engines' rows still serve their first model alone
+    assert all("models" not in t.translator["user_config"] for t in options.targets)
+    assert parse_options(["ckpt", "--device", "cuda"]).pairs_config is None
+    assert parse_options(["ckpt", "--no-mixed-pairs"]).pairs_config is None
+
+
+def test_the_mixed_pair_line_alone_writes_apart(monkeypatch):
+    monkeypatch.delenv("BENCH_COMMAND", raising=False)
+    options = parse_options(["ckpt", "--mixed-pairs-only", "--quick"])
+    assert options.targets == []
+    assert options.pair_counts == mixed_pairs.QUICK
+    assert options.stem == "quick-mixed-pairs-cpu"
+    with pytest.raises(SystemExit):
+        parse_options(["ckpt", "--mixed-pairs-only", "--no-mixed-pairs"])
+
+
+def test_the_mixed_pair_line_is_the_tables_last(monkeypatch):
+    options = parse_options(["ckpt"])
+    sessions = [session("torch float32", (9.0, 1), (9.0, 1), (9.0, 1))]
+    point = {
+        "round": 0,
+        "concurrency": 8,
+        "throughput": 5.0,
+        "p50_ms": 10.0,
+        "p95_ms": 20.0,
+        "p99_ms": 30.0,
+        "issued": 8,
+        "completed": 8,
+        "errors": {},
+        "evictions_before": 0,
+        "evictions_after": 4,
+    }
+    pairs = {
+        "engine": "torch float32",
+        "points": [point | {"point": mixed_pairs.MIXED}, point | {"point": mixed_pairs.SINGLE}],
+    }
+    monkeypatch.setattr("benchmarks.run.provenance", dict)
+    measured = results(options, sessions, 1.0, pairs)
+    assert [r["system"] for r in measured["rows"]] == ["model alone", "graph", "graph, 3 models"]
+    assert measured["rows"][-1]["vs_single_pair"] == 1.0
+    assert measured["mixed_pairs"] is pairs
+    assert measured["parameters"]["mixed_pairs"]["pairs"][-1] == "fr-de"
+    skipped = results(options, sessions, 1.0, {"skipped": "no checkpoint"})
+    assert len(skipped["rows"]) == 2
+
+
+def test_a_missing_checkpoint_skips_the_line_but_not_the_run(tmp_path):
+    options = parse_options(["ckpt"])
+    options.pairs_config = mixed_pairs.with_absolute_checkpoints(options.pairs_config, tmp_path)
+    assert "no checkpoint at" in run_mixed_pairs(options)["skipped"]
+    options.targets = []
+    with pytest.raises(SystemExit, match="mixed pairs: no checkpoint"):
+        run_mixed_pairs(options)

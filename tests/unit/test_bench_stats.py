@@ -127,6 +127,20 @@ def test_closed_loop_counts_only_measured_requests_and_keeps_the_concurrency():
     assert result.throughput == pytest.approx(result.completed / result.wall_s)
 
 
+def test_a_closed_loop_follows_each_clients_own_sequence():
+    sent: list[tuple[int, int]] = []
+
+    async def send(item):
+        sent.append(item)
+        await asyncio.sleep(0)
+
+    result = asyncio.run(
+        closed_loop(send, lambda c, n: (c, n), concurrency=3, requests=9, progress=False)
+    )
+    assert result.completed == 9
+    assert sorted(sent) == [(c, n) for c in range(3) for n in range(3)]
+
+
 def test_closed_loop_for_a_duration():
     service = FakeService()
     result = asyncio.run(
@@ -196,13 +210,23 @@ def test_http_sender_posts_json_and_classifies_answers():
                     outcomes.append(failure.value.kind)
             async with http_sender(f"http://127.0.0.1:{port}", tutorial_route=True) as send:
                 outcomes.append(await send("Hello world!"))
+            # a body with its pair goes as it is (benchmarks/mixed_pairs.py)
+            async with http_sender(f"http://127.0.0.1:{port}") as send:
+                outcomes.append(await send({"text": "Salut", "source": "fr", "target": "de"}))
             return outcomes
         finally:
             await runner.cleanup()
 
     headers_seen = []
-    assert asyncio.run(scenario()) == ["fr:hello", "http_503", "bad_body", "fr:Hello world!"]
+    assert asyncio.run(scenario()) == [
+        "fr:hello",
+        "http_503",
+        "bad_body",
+        "fr:Hello world!",
+        "fr:Salut",
+    ]
     assert seen[0] == ("POST", "/translate", {"text": "hello"})
+    assert seen[-1] == ("POST", "/translate", {"text": "Salut", "source": "fr", "target": "de"})
     # Only the one successful answer's headers: the lone benchmark pairs them with its timings.
     assert [h["X-Model-Time-Ms"] for h in headers_seen] == ["12.5"]
 
