@@ -61,7 +61,14 @@ from deployments.http.native import (
     error_responses,
 )
 from deployments.http.validation import request_timeout, validate_request
-from deployments.routing.catalog import Catalog, Pair, Route, pivot_item, through_pivot
+from deployments.routing.catalog import (
+    Catalog,
+    Pair,
+    Route,
+    hop_item,
+    pivot_item,
+    through_pivot,
+)
 from deployments.text.sources import AUTO, Sources, resolve_sources
 
 logger = logging.getLogger("ray.serve")
@@ -92,6 +99,8 @@ def _rounded(value: float | None) -> float | None:
 # How old the routing catalog may grow before the next request refreshes it (in the background):
 # a model added or removed by a redeploy is routed within this.
 CATALOG_MAX_AGE_S = 5.0
+# A source or pair the catalog does not have asks the Translator again, at most this often.
+CATALOG_MIN_AGE_S = 1.0
 # /info lists the Translator replicas heard from within this.
 REPLICA_SEEN_WITHIN_S = 120.0
 
@@ -403,9 +412,12 @@ class TranslationIngress:
 
     async def _resolve_sources(self, source: str, texts: list[str]) -> Sources:
         """Each text's language (detected for "auto"), among those the models translate from."""
-        if not self._catalog:
+        age = time.monotonic() - self._catalog_at
+        unknown = source != AUTO and source not in self._catalog.sources()
+        if not self._catalog or (unknown and age > CATALOG_MIN_AGE_S):
+            # A source not in the catalog asks the Translator first: a model may have been added.
             self._learn(await self._describe())
-        elif time.monotonic() - self._catalog_at > CATALOG_MAX_AGE_S:
+        elif age > CATALOG_MAX_AGE_S:
             self._refresh_catalog()
         sources = self._catalog.sources()
         if source != AUTO:
@@ -420,7 +432,7 @@ class TranslationIngress:
         for index, source in enumerate(sources):
             pair = Pair(source, target)
             route = self._catalog.route(pair)
-            if route is None and time.monotonic() - self._catalog_at > 1.0:
+            if route is None and time.monotonic() - self._catalog_at > CATALOG_MIN_AGE_S:
                 self._learn(await self._describe())
                 route = self._catalog.route(pair)
             if route is None:
@@ -514,7 +526,11 @@ class TranslationIngress:
                 break
             answers = await asyncio.gather(
                 *(
-                    self._on_model(model_id, [items[i] for i in ix], [pending[i] for i in ix])
+                    self._on_model(
+                        model_id,
+                        [hop_item(items[i], pending[i].route.hops[hop]) for i in ix],
+                        [pending[i] for i in ix],
+                    )
                     for model_id, ix in by_model.items()
                 )
             )

@@ -104,6 +104,13 @@ class Catalog:
         )
 
 
+def hop_item(item: TextItem, hop: Hop) -> TextItem:
+    """``item`` as ``hop``'s model is asked for it: the first hop of a pivot into the pivot."""
+    if (item.source, item.target) == hop.pair:
+        return item
+    return replace(item, source=hop.pair.source, target=hop.pair.target)
+
+
 def pivot_item(item: TextItem, into_pivot: TranslatedText) -> TextItem:
     """The second hop's text: the first hop's translation into the pivot language, whole."""
     text = reassemble(into_pivot.gaps, list(into_pivot.segments))

@@ -13,6 +13,7 @@ from ray import serve
 
 from graph.app import APP_NAME
 from graph.deploy import deploy, load_config, local_serve
+from tests.conftest import with_checkpoints
 
 # Not 8000, so a `make run` on the same machine does not collide with the tests; settable so
 # two checkouts can run their suites side by side.
@@ -27,8 +28,9 @@ RAY_PORTS = {
 
 
 @pytest.fixture(scope="package")
-def graph_config(phrasebook_checkpoint) -> dict:
-    return load_config("local", model=str(phrasebook_checkpoint), port=PORT)
+def graph_config(phrasebook_checkpoints) -> dict:
+    """configs/local.yaml as shipped: the three phrasebook checkpoints, at absolute paths."""
+    return with_checkpoints(load_config("local", port=PORT), phrasebook_checkpoints)
 
 
 @pytest.fixture(scope="package")

@@ -112,7 +112,7 @@ def test_auto_detects_at_least_95_percent_of_the_longer_sentences_of_each_langua
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         for language, texts in sentences.items():
-            assert len(texts) >= 50, language
+            assert len(texts) >= 40, language
             found = list(pool.map(lambda text, lang=language: detected(lang, text), texts))
             rate = sum(f == language for f in found) / len(texts)
             assert rate >= 0.95, (language, rate)

@@ -22,6 +22,7 @@ import yaml
 from graph.deploy import load_config
 from graph.ports import haproxy_ports, listeners_on
 from graph.procs import Proc, members, saved_runs
+from tests.conftest import with_checkpoints
 from tests.paths import ROOT
 
 pytestmark = [
@@ -127,11 +128,10 @@ def wait_until_gone(runs: list[Run], since: float) -> None:
 
 
 @pytest.fixture
-def config(tmp_path, phrasebook_checkpoint) -> Path:
+def config(tmp_path, phrasebook_checkpoints) -> Path:
     path = tmp_path / "local.yaml"
-    path.write_text(
-        yaml.safe_dump(load_config("local", model=str(phrasebook_checkpoint), port=PORT))
-    )
+    config = with_checkpoints(load_config("local", port=PORT), phrasebook_checkpoints)
+    path.write_text(yaml.safe_dump(config))
     return path
 
 

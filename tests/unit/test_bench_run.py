@@ -21,6 +21,7 @@ from benchmarks.run import (
     session_ratios,
     table,
 )
+from graph.deploy import deployment_of
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -256,7 +257,9 @@ def test_the_mixed_pair_line_is_the_tables_last(monkeypatch):
 
 def test_a_missing_checkpoint_skips_the_line_but_not_the_run(tmp_path):
     options = parse_options(["ckpt"])
-    options.pairs_config = mixed_pairs.with_absolute_checkpoints(options.pairs_config, tmp_path)
+    translator = deployment_of(options.pairs_config, "Translator")["user_config"]
+    for model in translator["models"]:
+        model["model"] = str(tmp_path / "absent" / model["id"])  # never built
     assert "no checkpoint at" in run_mixed_pairs(options)["skipped"]
     options.targets = []
     with pytest.raises(SystemExit, match="mixed pairs: no checkpoint"):

@@ -4,7 +4,15 @@ import pytest
 
 from deployments.core.errors import UnsupportedTarget
 from deployments.core.messages import TextItem, TranslatedText
-from deployments.routing.catalog import Catalog, Hop, Pair, parse_pair, pivot_item, through_pivot
+from deployments.routing.catalog import (
+    Catalog,
+    Hop,
+    Pair,
+    hop_item,
+    parse_pair,
+    pivot_item,
+    through_pivot,
+)
 
 # The offline demo's three models (configs/local.yaml).
 DEMO = [
@@ -97,3 +105,13 @@ def test_the_second_hop_reads_the_whole_first_translation_and_keeps_a_cut_flag()
 @pytest.mark.parametrize("key", ["en-fr", "de-en"])
 def test_pair_keys_round_trip(key):
     assert parse_pair(key).key == key
+
+
+def test_each_hop_asks_its_model_for_its_own_pair():
+    item = TextItem("Bonjour.", "de", source="fr")
+    first, second = Catalog(DEMO).route(Pair("fr", "de")).hops
+    assert (hop_item(item, first).source, hop_item(item, first).target) == ("fr", "en")
+    english = pivot_item(item, TranslatedText(("Hello.",), ("", "")))
+    assert hop_item(english, second) is english  # already en -> de
+    direct = TextItem("Hello.", "fr", source="en")
+    assert hop_item(direct, Hop("phrasebook-t5", Pair("en", "fr"))) is direct
