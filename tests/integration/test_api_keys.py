@@ -133,4 +133,4 @@ def test_a_key_in_our_own_shapes_body_does_not_count(http, secured):
 def test_languages_is_open_like_health(http, secured):
     response = http.get(f"{secured}/languages", timeout=30)
     assert response.status_code == 200
-    assert response.json()[0]["code"] == "en"
+    assert "en" in {entry["code"] for entry in response.json()}

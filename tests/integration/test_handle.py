@@ -38,7 +38,7 @@ def test_target_is_a_keyword(graph):
         ((17,), {}, InvalidRequest, "must be a string or a list of strings"),
         ((["a"] * 65,), {}, PayloadTooLarge, "the limit is 64"),
         (("Hello",), {"target": "xx"}, UnsupportedTarget, "supported: de, fr"),
-        (("Hallo",), {"source": "de"}, UnsupportedSource, "'de' is not served; sources: en"),
+        (("Ciao",), {"source": "it"}, UnsupportedSource, "'it' is not served; sources: de, en"),
     ],
 )
 def test_the_same_validation_as_http(graph, args, kwargs, error, message):

@@ -56,30 +56,33 @@ def test_the_python_client_libretranslatepy_sends_an_urlencoded_form(base_url):
 
 
 def test_source_auto_says_what_it_took_the_text_for(http, base_url):
-    one = libre(http, base_url, json={"q": HELLO.text, "source": "auto", "target": "fr"})
-    assert one.json() == {
-        "translatedText": served(HELLO),
-        "detectedLanguage": {"confidence": 100.0, "language": "en"},
-    }
+    one = libre(http, base_url, json={"q": HELLO.text, "source": "auto", "target": "fr"}).json()
+    assert one["translatedText"] == served(HELLO)
+    # LibreTranslate's confidence is a percentage.
+    assert one["detectedLanguage"]["language"] == "en"
+    assert 50 < one["detectedLanguage"]["confidence"] <= 100
     many = libre(http, base_url, data={"q": HELLO.text, "source": "auto", "target": "fr"})
     assert many.json()["detectedLanguage"]["language"] == "en"
     batch = libre(
         http,
         base_url,
-        json={"q": ["Hello there", "Good morning"], "source": "auto", "target": "fr"},
-    )
-    assert [d["language"] for d in batch.json()["detectedLanguage"]] == ["en", "en"]
+        json={"q": ["Vielen Dank.", "Thank you very much."], "source": "auto", "target": "fr"},
+    ).json()
+    assert batch["translatedText"] == ["Merci beaucoup.", "Merci beaucoup."]
+    assert [d["language"] for d in batch["detectedLanguage"]] == ["de", "en"]
 
 
 def test_detect_answers_as_libretranslates_does(http, base_url):
-    for sent in ({"json": {"q": HELLO.text}}, {"data": {"q": HELLO.text}}):
-        response = http.post(f"{base_url}/detect", timeout=30, **sent)
-        # English is the one language the phrasebook model translates from.
-        assert response.json() == [{"confidence": 100.0, "language": "en"}], response.text
+    for text, language in (("Vielen Dank.", "de"), ("Merci beaucoup.", "fr"), (HELLO.text, "en")):
+        for sent in ({"json": {"q": text}}, {"data": {"q": text}}):
+            response = http.post(f"{base_url}/detect", timeout=30, **sent)
+            (found,) = response.json()
+            assert set(found) == {"confidence", "language"}, response.text
+            assert found["language"] == language and 50 < found["confidence"] <= 100
     missing = http.post(f"{base_url}/detect", json={"text": "Hello"}, timeout=30)
     assert error_text(missing, 400) == "Invalid request: missing q parameter"
     digits = http.post(f"{base_url}/detect", json={"q": "12345"}, timeout=30)
-    assert "could not be detected among en" in error_text(digits, 400)
+    assert "could not be detected among de, en, fr" in error_text(digits, 400)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +95,10 @@ def test_detect_answers_as_libretranslates_does(http, base_url):
         ({"q": [], "source": "en", "target": "fr"}, "Invalid request: missing q parameter"),
         ({"q": "Hello", "target": "fr"}, "Invalid request: missing source parameter"),
         ({"q": "Hello", "source": "en"}, "Invalid request: missing target parameter"),
-        ({"q": "Hello", "source": "zz", "target": "fr"}, "source 'zz' is not served; sources: en"),
+        (
+            {"q": "Hello", "source": "zz", "target": "fr"},
+            "source 'zz' is not served; sources: de, en, fr",
+        ),
         (
             {"q": "Hello", "source": "en", "target": "fr", "format": "xml"},
             "xml format is not supported",
@@ -117,12 +123,18 @@ def test_an_unknown_target_is_400_naming_it(http, base_url):
     assert "'zz' is not supported" in error_text(response, 400)
 
 
-def test_languages_lists_the_source_and_its_targets(http, base_url):
+def test_languages_lists_each_source_with_its_targets_pivoted_included(http, base_url):
     languages = http.get(f"{base_url}/languages", timeout=30).json()
-    english = languages[0]
-    assert (english["code"], english["name"]) == ("en", "English")
-    assert {"fr", "de"} <= set(english["targets"])
-    assert {entry["code"] for entry in languages[1:]} == set(english["targets"])
+    assert languages == [
+        {"code": "de", "name": "German", "targets": ["en", "fr"]},
+        {"code": "en", "name": "English", "targets": ["de", "fr"]},
+        {"code": "fr", "name": "French", "targets": ["de", "en"]},  # de through English
+    ]
+
+
+def test_a_pivoted_pair_as_libretranslates_form(http, base_url):
+    answer = libre(http, base_url, data={"q": "Où est la gare?", "source": "fr", "target": "de"})
+    assert answer.json() == {"translatedText": "Wo ist der Bahnhof?"}
 
 
 def test_a_client_that_checks_its_languages_first_works(http, base_url):

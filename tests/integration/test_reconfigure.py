@@ -6,7 +6,7 @@ import pytest
 import ray
 
 from graph.app import APP_NAME
-from graph.deploy import deploy, deployment_of
+from graph.deploy import change_translator, deploy, deployment_of
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def test_batching_decoding_and_threads_change_without_a_restart(
     ingress = deployment_of(changed, "TranslationIngress")["user_config"]
     ingress.update(max_batch_size=8, batch_wait_timeout_s=0.002)
     translator = deployment_of(changed, "Translator")["user_config"]
-    translator.update(decoding={"max_length": 40}, single_thread_max_texts=0)
+    change_translator(translator, decoding={"max_length": 40}, single_thread_max_texts=0)
     translator["batching"] = {**translator["batching"], "encoder_group_size": 0}
     try:
         deploy(changed)
