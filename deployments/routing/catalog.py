@@ -64,6 +64,9 @@ class Catalog:
                 if source != target and pair not in self.direct:
                     hops = (Hop(first, Pair(source, PIVOT)), Hop(second, Pair(PIVOT, target)))
                     self.pivoted[pair] = Route(pair, hops)
+        # Asked on every request: computed once.
+        self._pairs = sorted({*self.direct, *self.pivoted})
+        self._sources = frozenset(pair.source for pair in self._pairs)
 
     @classmethod
     def from_models(cls, models: Iterable[dict]) -> Catalog:
@@ -81,10 +84,10 @@ class Catalog:
 
     def pairs(self) -> list[Pair]:
         """Every pair served, direct or pivoted, sorted."""
-        return sorted({*self.direct, *self.pivoted})
+        return list(self._pairs)
 
     def sources(self) -> frozenset[str]:
-        return frozenset(pair.source for pair in self.pairs())
+        return self._sources
 
     def targets(self, source: str) -> list[str]:
         return [pair.target for pair in self.pairs() if pair.source == source]
