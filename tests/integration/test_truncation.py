@@ -5,15 +5,19 @@ import time
 
 import pytest
 
+from checkpoints.phrasebook import load_phrasebook
 from tests.integration.client import translate
 from tests.integration.redeploy import translator_changed
 from tests.integration.test_observe import scrape, total
 
 pytestmark = pytest.mark.integration
 
-# One sentence (no inner sentence end), far longer in translation than the short limits below.
-# Its translation needs more than 10 tokens; each of its halves, fewer.
-LONG = "I am fine, thank you."
+# Lines tried, in turn, for one whose translation outgrows 10 tokens while its halves do not.
+# Which does depends on the trained weights (what a half of a learned sentence becomes), and
+# those on the CPU that trained them; on the Zen 2 VM the first qualifies.
+CANDIDATES = [p.text for p in load_phrasebook(pairs=[("en", "fr")]) if len(p.text.split()) >= 4]
+CANDIDATES.remove("I am fine, thank you.")
+CANDIDATES.insert(0, "I am fine, thank you.")
 
 
 def served(http, base_url) -> dict:
@@ -23,17 +27,26 @@ def served(http, base_url) -> dict:
 def test_a_line_that_reaches_the_limit_is_translated_again_in_pieces(
     graph, graph_config, http, base_url
 ):
-    # 10 tokens: "Good night." fits; the long sentence does not at once, its pieces do.
+    # 10 tokens: "Good night." fits; the candidate does not at once, its pieces do.
+    tried = []
     with translator_changed(graph_config, decoding={"max_length": 10}):
-        before = served(http, base_url)
-        response = translate(http, base_url, {"text": ["Good night.", LONG]})
-        after = served(http, base_url)
-    assert response.status_code == 200
-    body = response.json()
-    assert body["translation"][0] == "Bonne nuit."
-    assert "truncated" not in body and "X-Truncated-Texts" not in response.headers
-    assert after["resplit_lines"] == before["resplit_lines"] + 1
-    assert after["truncated_lines"] == before["truncated_lines"]
+        for line in CANDIDATES:
+            before = served(http, base_url)
+            response = translate(http, base_url, {"text": ["Good night.", line]})
+            after = served(http, base_url)
+            assert response.status_code == 200
+            body = response.json()
+            assert body["translation"][0] == "Bonne nuit."
+            resplit = after["resplit_lines"] - before["resplit_lines"]
+            truncated = after["truncated_lines"] - before["truncated_lines"]
+            # Every line that reached the limit was translated again; one still cut is flagged.
+            assert resplit <= 1 and truncated <= resplit
+            assert ("truncated" in body) == (truncated == 1)
+            if resplit == 1 and truncated == 0:
+                assert "X-Truncated-Texts" not in response.headers
+                return
+            tried.append((line, resplit, truncated))
+    pytest.fail(f"no candidate reached the limit and then finished in pieces: {tried}")
 
 
 def test_what_cannot_finish_is_flagged_in_every_dialect_and_counted(
@@ -73,7 +86,7 @@ def test_what_cannot_finish_is_flagged_in_every_dialect_and_counted(
 
 
 def test_with_the_shipped_limits_nothing_is_flagged(http, base_url):
-    response = translate(http, base_url, {"text": [LONG, "Good night."]})
+    response = translate(http, base_url, {"text": [CANDIDATES[0], "Good night."]})
     assert response.status_code == 200
     assert "truncated" not in response.json()
     assert "X-Truncated-Texts" not in response.headers
