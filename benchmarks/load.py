@@ -156,6 +156,21 @@ def summarize(
     )
 
 
+def merged_errors(
+    results: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Several results' (``LoadResult.to_dict()``) error counts summed, and an example of each
+    kind, the first one seen."""
+    errors: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    for result in results:
+        for kind, count in result["errors"].items():
+            errors[kind] = errors.get(kind, 0) + count
+        for kind, example in result.get("error_examples", {}).items():
+            examples.setdefault(kind, example)
+    return errors, examples
+
+
 def poisson_arrivals(rate: float, duration_s: float, rng: random.Random) -> list[float]:
     """Arrival times (seconds from the start) of a Poisson process at ``rate`` per second."""
     if rate <= 0:

@@ -208,19 +208,8 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def _errors(points: Sequence[dict[str, Any]]) -> tuple[dict[str, int], dict[str, str]]:
-    errors: dict[str, int] = {}
-    examples: dict[str, str] = {}
-    for p in points:
-        for kind, count in p["errors"].items():
-            errors[kind] = errors.get(kind, 0) + count
-        for kind, example in p.get("error_examples", {}).items():
-            examples.setdefault(kind, example)
-    return errors, examples
-
-
 def _summary(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    errors, examples = _errors(points)
+    errors, examples = load.merged_errors(points)
     return {
         "throughput": _median(p["throughput"] for p in points),
         "p50_ms": _median(p["p50_ms"] for p in points),

@@ -318,13 +318,7 @@ def point(r: dict[str, Any]) -> tuple[str, int]:
 def median_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Several measurements of one point as one row: medians of the rates and latencies (of
     two, their mean), requests and errors summed."""
-    errors: dict[str, int] = {}
-    examples: dict[str, str] = {}
-    for r in rows:
-        for kind, count in r["errors"].items():
-            errors[kind] = errors.get(kind, 0) + count
-        for kind, example in r.get("error_examples", {}).items():
-            examples.setdefault(kind, example)
+    errors, examples = load.merged_errors(rows)
 
     def median(key: str) -> float | None:
         values = [r[key] for r in rows if r[key] is not None]
