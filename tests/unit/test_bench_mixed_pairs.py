@@ -26,6 +26,7 @@ from benchmarks.mixed_pairs import (
 from benchmarks.report import markdown_table, mixed_pair_notes
 from checkpoints import phrasebook
 from graph.deploy import load_config
+from tests.fixtures.loopback import serving
 
 
 def test_the_six_pairs_are_every_pair_among_en_fr_de():
@@ -184,25 +185,14 @@ def test_drive_times_each_point_between_two_readings_of_the_evictions():
         return web.json_response({"replicas": [{"evictions": state["evictions"]}]})
 
     async def scenario() -> list[dict]:
-        app = web.Application()
-        app.router.add_post("/translate", translate)
-        app.router.add_get("/info", info)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
         sentences = {pair: [f"{pair[0]} {n}" for n in range(40)] for pair in PAIRS}
         picks = {
             MIXED: picker(PAIRS, sentences),
             SINGLE: picker([("en", "fr")], sentences),
         }
-        try:
-            return await mixed_pairs.drive(
-                f"http://127.0.0.1:{port}", picks, mixed_pairs.QUICK, 2, lambda _: None
-            )
-        finally:
-            await runner.cleanup()
+        routes = [("POST", "/translate", translate), ("GET", "/info", info)]
+        async with serving(routes) as base_url:
+            return await mixed_pairs.drive(base_url, picks, mixed_pairs.QUICK, 2, lambda _: None)
 
     points = asyncio.run(scenario())
     assert [(p["round"], p["point"]) for p in points] == point_order(2)

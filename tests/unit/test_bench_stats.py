@@ -21,6 +21,7 @@ from benchmarks.load import (
     poisson_arrivals,
     summarize,
 )
+from tests.fixtures.loopback import serving
 
 
 @pytest.mark.parametrize(
@@ -191,31 +192,20 @@ def test_http_sender_posts_json_and_classifies_answers():
         return web.json_response(f"fr:{request.query['text']}")
 
     async def scenario() -> list:
-        app = web.Application()
-        app.router.add_post("/translate", translate)
-        app.router.add_post("/", tutorial)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        try:
-            async with http_sender(
-                f"http://127.0.0.1:{port}", on_headers=headers_seen.append
-            ) as send:
+        routes = [("POST", "/translate", translate), ("POST", "/", tutorial)]
+        async with serving(routes) as base_url:
+            async with http_sender(base_url, on_headers=headers_seen.append) as send:
                 outcomes = [await send("hello")]
                 for text in ("busy", "odd"):
                     with pytest.raises(RequestFailed) as failure:
                         await send(text)
                     outcomes.append(failure.value.kind)
-            async with http_sender(f"http://127.0.0.1:{port}", tutorial_route=True) as send:
+            async with http_sender(base_url, tutorial_route=True) as send:
                 outcomes.append(await send("Hello world!"))
             # a body with its pair goes as it is (benchmarks/mixed_pairs.py)
-            async with http_sender(f"http://127.0.0.1:{port}") as send:
+            async with http_sender(base_url) as send:
                 outcomes.append(await send({"text": "Salut", "source": "fr", "target": "de"}))
             return outcomes
-        finally:
-            await runner.cleanup()
 
     headers_seen = []
     assert asyncio.run(scenario()) == [
