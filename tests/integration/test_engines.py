@@ -22,11 +22,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_ctranslate2_serves_every_family_after_an_in_place_reload(
-    graph, graph_config, http, base_url
+    graph, graph_config, phrasebook_checkpoints, http, base_url
 ):
     before = live_replicas()
     try:
-        deployed_with(graph_config, translator_config("cpu-fast"))
+        deployed_with(graph_config, translator_config("cpu-fast", phrasebook_checkpoints))
         engines = {
             m["family"]: (m["engine"], m["compute_type"]) for m in info(http, base_url)["models"]
         }

@@ -5,18 +5,16 @@ import copy
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from checkpoints.phrasebook import load_phrasebook
-from graph.deploy import deploy, deployment_of
+from graph.deploy import deploy, deployment_of, load_config
+from tests.conftest import with_checkpoints
 from tests.integration.client import error_of, served, translate
 from tests.integration.test_observe import scrape, total
 from tests.integration.test_reconfigure import live_replicas
-from tests.paths import CONFIGS
 
 pytestmark = pytest.mark.integration
 
@@ -185,17 +183,10 @@ def test_metrics_count_loads_evictions_and_load_time_per_model(http, base_url, m
     assert evicted >= 1 and load_times >= 3 and translated >= 1
 
 
-def absolute(path: str) -> str:
-    return str((CONFIGS.parent / path).resolve()) if not Path(path).is_absolute() else path
-
-
-def translator_config(name: str) -> dict:
-    """A shipped config's Translator user_config, its checkpoint paths made absolute."""
-    config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
-    user_config = deployment_of(config, "Translator")["user_config"]
-    for model in user_config["models"]:
-        model["model"] = absolute(model["model"])
-    return user_config
+def translator_config(name: str, checkpoints) -> dict:
+    """A shipped config's Translator user_config, on the built phrasebook checkpoints."""
+    config = with_checkpoints(load_config(name), checkpoints)
+    return deployment_of(config, "Translator")["user_config"]
 
 
 def deployed_with(graph_config: dict, user_config: dict) -> dict:
