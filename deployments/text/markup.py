@@ -189,7 +189,7 @@ class _Run:
 
     prefix: str  # markup and whitespace before the text, verbatim
     suffix: str  # after it
-    text: str  # the block segment: decoded, whitespace collapsed, stripped
+    text: str  # the block segment (decoded, whitespace collapsed), maybe a space at either end
     block: int  # its index among the segments
     inlines: list[_Inline]
     escapes: tuple[tuple[str, str], ...]  # characters the source wrote as references, and how
@@ -302,13 +302,14 @@ class _Builder:
         if first < 0:
             self._parts.extend([t.raw for t in tokens])
             return
+        begin, end = _core(tokens, first, last)
         # Whitespace around the text is copied as written, with the markup before and after it.
         head, tail = tokens[first].raw, tokens[last].raw
-        lead = len(head) - len(head.lstrip())
-        trail = len(tail.rstrip())
-        prefix = "".join([t.raw for t in tokens[:first]]) + head[:lead]
-        suffix = tail[trail:] + "".join([t.raw for t in tokens[last + 1 :]])
-        core = tokens[first : last + 1]
+        lead = len(head) - len(head.lstrip()) if begin == first else 0
+        trail = len(tail.rstrip()) if end == last else len(tail)
+        prefix = "".join([t.raw for t in tokens[:begin]]) + head[:lead]
+        suffix = tail[trail:] + "".join([t.raw for t in tokens[end + 1 :]])
+        core = tokens[begin : end + 1]
 
         pieces: list[str] = []
         offsets: list[int] = []  # where each tag sits in the decoded text
@@ -318,24 +319,29 @@ class _Builder:
         for i, token in enumerate(core):
             if token.kind == _TEXT:
                 decoded = token.text
+                if token is tokens[first] and begin == first:
+                    decoded = decoded.lstrip()  # its leading whitespace went to the prefix
+                if token is tokens[last] and end == last:
+                    decoded = decoded.rstrip()
                 pieces.append(decoded)
                 length += len(decoded)
-                if len(decoded) == 1 and token.raw.startswith("&") and not _SPACES.match(decoded):
+                if (
+                    len(decoded) == 1
+                    and token.raw.startswith("&")
+                    and token.raw != decoded
+                    and not _SPACES.match(decoded)
+                ):
                     escapes.setdefault(decoded, token.raw)
             else:
                 offsets.append(length)
                 tags.append(i)
-        joined = "".join(pieces)
-        text = joined.strip()
-        shift = len(joined) - len(joined.lstrip())
-        if shift and offsets:
-            offsets = [offset - shift for offset in offsets]
-        text, positions = _collapse(text, offsets)
+        # Whitespace between an inline tag and the first (last) word stays, as one space.
+        text, positions = _collapse("".join(pieces), offsets)
         inlines = self._inlines(core, tags, positions, text) if tags else []
         self._parts.append(
             _Run(prefix, suffix, text, len(self._blocks), inlines, tuple(escapes.items()))
         )
-        self._blocks.append(text)
+        self._blocks.append(text.strip())
 
     def _inlines(
         self, core: list[_Token], tags: list[int], positions: list[int], text: str
@@ -381,6 +387,30 @@ class _Builder:
                 node.helper = len(self._helpers)
                 self._helpers.append(text[node.start : node.end].strip())
                 self._add_helpers(node.children, text)
+
+
+def _core(tokens: list[_Token], first: int, last: int) -> tuple[int, int]:
+    """The tokens that the translation replaces: from the first to the last text with words,
+    widened to the start tag of an inline element that ends inside that text (and the end tag
+    of one that starts inside it), so that the element is placed, not pinned to an edge."""
+    begin, end = first, last
+    if first == 0 and last == len(tokens) - 1:
+        return begin, end
+    other_tag = {}
+    for i, token in enumerate(tokens):
+        if token.kind in (_OPEN, _CLOSE):
+            other_tag[token.kind, token.element] = i
+    for i in range(first):
+        token = tokens[i]
+        if token.kind == _OPEN and first < other_tag.get((_CLOSE, token.element), last) < last:
+            begin = i
+            break
+    for i in range(len(tokens) - 1, last, -1):
+        token = tokens[i]
+        if token.kind == _CLOSE and first < other_tag.get((_OPEN, token.element), first) < last:
+            end = i
+            break
+    return begin, end
 
 
 def _collapse(text: str, offsets: list[int]) -> tuple[str, list[int]]:
@@ -654,6 +684,8 @@ def parse_xml(
 
 def _render_run(run: _Run, translation: str, helpers: Sequence[str]) -> str:
     target = translation.strip()
+    # The source's space between an inline tag and the text, kept for the placement to use.
+    target = " " * run.text.startswith(" ") + target + " " * run.text.endswith(" ")
     table = dict(_DEFAULT_ESCAPES)
     table.update((ord(char), raw) for char, raw in run.escapes)
     if not run.inlines:
@@ -720,10 +752,15 @@ class _Placer:
             if k is None:
                 return cursor, cursor
             share = (p - src_starts[i]) / (src_ends[i] - src_starts[i])
-            q = self.starts[k] + round(share * (self.ends[k] - self.starts[k]))
+            q = self.starts[k] + int(share * (self.ends[k] - self.starts[k]) + 0.5)
             return q, q
         k = scale.boundary(bisect_right(src_ends, p))
-        q = scale.end_char(k) if left else scale.start_char(k)
+        if left:
+            q = scale.end_char(k)
+            return q, q
+        q = scale.start_char(k)
+        if p < len(text) and text[p].isspace() and q > cursor and self.target[q - 1].isspace():
+            q -= 1  # it came before a space, not right before the word
         return q, q
 
     def place_span(
@@ -790,7 +827,7 @@ class _Placer:
             bare = candidates[0]
             while bare and _is_punctuation(bare[-1]):
                 bare = bare[:-1]
-            candidates.append(bare.rstrip())
+            candidates.insert(0, bare.rstrip())
         for candidate in candidates:
             if not candidate:
                 continue
@@ -834,7 +871,8 @@ class _Scale:
         """Source word boundary w (words before it) to a translation word boundary."""
         if self.sw1 <= self.sw0:
             return self.tw0
-        k = self.tw0 + round((w - self.sw0) * (self.tw1 - self.tw0) / (self.sw1 - self.sw0))
+        # Halves round up: a tag between the first two of four words goes after the first of two.
+        k = self.tw0 + int((w - self.sw0) * (self.tw1 - self.tw0) / (self.sw1 - self.sw0) + 0.5)
         return min(max(k, self.tw0), self.tw1)
 
     def word(self, i: int) -> int | None:
