@@ -557,6 +557,8 @@ def parse_html(
                 builder.empty(raw)
             else:
                 builder.verbatim(raw)
+        elif hidden and all(open_element.name != name for open_element in stack):
+            builder.verbatim(raw)  # copied as written: an untranslated element's stray end tag
         else:
             closed = _close_html(stack, name, line, column)
             if closed.element >= 0:
@@ -583,7 +585,8 @@ def _close_html(stack: list[_OpenElement], name: str, line: int, column: int) ->
     else:
         raise MalformedMarkup.at("html", line, column, f"</{name}> closes nothing open", tag=name)
     for skipped in stack[k + 1 :]:
-        if skipped.name not in HTML_OPTIONAL_END:
+        # Inside an untranslated element (copied as written) any open element may be left open.
+        if skipped.name not in HTML_OPTIONAL_END and not stack[k].untranslated:
             raise MalformedMarkup.at(
                 "html",
                 line,
@@ -658,7 +661,8 @@ def parse_xml(
         if kind == _DATA:
             builder.verbatim(raw) if hidden or in_cdata else builder.text(raw, payload)
         elif kind == _OTHER:
-            in_cdata = {"cdata": True, "/cdata": False}.get(name, in_cdata)
+            if name in ("cdata", "/cdata"):  # a CDATA section is copied as written
+                in_cdata = name == "cdata"
             builder.verbatim(raw)
         elif kind == _START:
             skip = hidden or name in untranslated or _says_no(payload.items())

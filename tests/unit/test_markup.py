@@ -140,6 +140,19 @@ def test_untranslated_elements_are_copied_with_everything_inside(untouched):
     assert upper(document) == f"<div><p>BEFORE.</p>{untouched}<p>AFTER.</p></div>"
 
 
+def test_markup_inside_untranslated_elements_need_not_nest():
+    source = "<p>Type <textarea>a <b> b</textarea> or <code>x</i> y</code> here</p>"
+    document = parse_html(source)
+    assert document.segments == ("Type", "or", "here")
+    assert upper(document) == source.replace("Type", "TYPE").replace("or", "OR").replace(
+        " here", " HERE"
+    )
+    with pytest.raises(MalformedMarkup, match=r"</p> while <code> .* is still open"):
+        parse_html("<p>x <code>y</p>")
+    with pytest.raises(MalformedMarkup, match="<code> is never closed"):
+        parse_html("<div>x <code>y")
+
+
 def test_ignore_tags_are_untranslated_too():
     document = parse_html("<p>Say <kbd>Ctrl</kbd> <var>x</var></p>", ignore_tags=["KBD", "var"])
     assert document.segments == ("Say",)
