@@ -49,9 +49,18 @@ from deployments.core.observability import (
     target_tag,
 )
 from deployments.core.settings import IngressSettings
-from deployments.http import libretranslate
+from deployments.http import deepl, libretranslate
 from deployments.http.answer import Answer
-from deployments.http.app import TRANSLATE_OPENAPI, TimeoutHeader, answers, api, read_payload
+from deployments.http.app import (
+    DEEPL_TRANSLATE_OPENAPI,
+    TRANSLATE_OPENAPI,
+    TimeoutHeader,
+    answers,
+    api,
+    deepl_answers,
+    read_payload,
+)
+from deployments.http.documents import MarkupOptions, parse_documents
 from deployments.http.errors import Dialect, error_answer
 from deployments.http.middleware import Trace, trace_of
 from deployments.http.native import (
@@ -69,6 +78,7 @@ from deployments.routing.catalog import (
     pivot_item,
     through_pivot,
 )
+from deployments.text.detection import Detection
 from deployments.text.sources import AUTO, Sources, resolve_sources
 
 logger = logging.getLogger("ray.serve")
@@ -90,6 +100,13 @@ def _node_metrics_port() -> int | None:
     except Exception:  # not in a cluster (unit tests), or the GCS is slow to answer
         logger.warning("could not learn this node's metrics port", exc_info=True)
     return None
+
+
+def _error(error: TranslationServiceError, dialect: Dialect, trace: Trace) -> JSONResponse:
+    """``error`` answered in ``dialect`` (raised errors are answered in ours, by the app)."""
+    trace.code = error.code
+    reply = error_answer(error, dialect)
+    return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -134,6 +151,8 @@ class TranslationIngress:
         self._handles: dict[str, DeploymentHandle] = {}
         self._refusals = AdmissionMetrics().refusals
         self._metrics_port = _node_metrics_port()
+        # Characters this replica translated through DeepL's API, for its /v2/usage.
+        self._deepl_characters = 0
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         self._settings = IngressSettings.model_validate(user_config)
@@ -158,13 +177,14 @@ class TranslationIngress:
         target: str = "fr",
         timeout_s: float | None = None,
         source: str = API_SOURCE,
+        format: str = "text",
     ) -> str | list[str]:
-        payload = {"text": text, "target": target, "source": source}
+        payload = {"text": text, "target": target, "source": source, "format": format}
         request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(None if timeout_s is None else str(timeout_s))
         # Serve's request context has the caller's request id (or a new one) here too.
         trace = Trace(request_id_or_new(_get_serve_request_context().request_id)[0])
-        answer = await self._translate(request, timeout, trace)
+        answer = await self._translate_any(request, timeout, trace)
         return answer.translation
 
     @api.post(
@@ -188,7 +208,7 @@ class TranslationIngress:
             return await self._libretranslate(payload, x_request_timeout, trace)
         translate_request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(x_request_timeout)
-        answer = await self._translate(translate_request, timeout, trace)
+        answer = await self._translate_any(translate_request, timeout, trace)
         body = {
             "translation": answer.translation,
             **answer.truncated_field(),
@@ -201,16 +221,98 @@ class TranslationIngress:
         try:
             libre = libretranslate.to_request(fields, self._settings.limits)
             timeout = self._timeout(x_request_timeout)
-            answer = await self._translate(libre.request, timeout, trace)
+            answer = await self._translate_any(libre.request, timeout, trace)
         except TranslationServiceError as error:
-            trace.code = error.code
-            reply = error_answer(error, Dialect.LIBRETRANSLATE)
-            return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+            return _error(error, Dialect.LIBRETRANSLATE, trace)
         body = {
             **libretranslate.answer(answer.translation, libre, answer.detected),
             **answer.truncated_field(),
         }
         return JSONResponse(body, headers=answer.headers())
+
+    @api.post(
+        "/v2/translate",
+        responses=deepl_answers(400, 403, 404, 413, 429, 500, 503, 504),
+        openapi_extra=DEEPL_TRANSLATE_OPENAPI,
+        tags=["DeepL API v2"],
+    )
+    async def deepl_translate(
+        self, request: Request, x_request_timeout: TimeoutHeader = None
+    ) -> JSONResponse:
+        """DeepL's translation: ``text`` (one or many), ``target_lang``, optional
+        ``source_lang`` (detected when absent) and ``tag_handling``, as JSON or a form; answers
+        ``{"translations": [{"detected_source_language": "EN", "text": ...}]}``."""
+        trace = trace_of(request.scope)
+        trace.api = Dialect.DEEPL
+        try:
+            fields = deepl.read_fields(
+                await request.body(), request.headers.get("content-type"), request.url.query
+            )
+            ask = deepl.to_request(fields, self._settings.limits)
+            timeout = self._timeout(x_request_timeout)
+            translate_request = TranslateRequest.model_construct(
+                text=ask.texts, target=ask.target, source=ask.source
+            )
+            if ask.markup is None:
+                answer = await self._translate(translate_request, timeout, trace)
+            else:
+                answer = await self._translate_markup(translate_request, ask.markup, timeout, trace)
+        except TranslationServiceError as error:
+            return _error(error, Dialect.DEEPL, trace)
+        characters = [len(text) for text in ask.texts]
+        self._deepl_characters += sum(characters)
+        detected = answer.detected
+        if detected is not None:
+            sources = [d.language for d in detected]
+        else:  # named, or (documents without any text) nothing to detect from: ""
+            sources = [ask.source if ask.source != AUTO else ""] * len(ask.texts)
+        billed = characters if ask.show_billed_characters else None
+        body = deepl.answer(cast(list[str], answer.translation), sources, billed)
+        return JSONResponse(body, headers=answer.headers())
+
+    # GET and POST, as DeepL's; two routes (one api_route would give both one operation id).
+    @api.get(
+        "/v2/languages",
+        response_model=list[deepl.DeepLLanguage],
+        responses=deepl_answers(400, 403, 503),
+        tags=["DeepL API v2"],
+    )
+    @api.post(
+        "/v2/languages",
+        response_model=list[deepl.DeepLLanguage],
+        responses=deepl_answers(400, 403, 503),
+        tags=["DeepL API v2"],
+    )
+    async def deepl_languages(self, request: Request) -> JSONResponse:
+        """DeepL's language lists: ``type=source`` (the default) or ``type=target``."""
+        trace = trace_of(request.scope)
+        trace.api = Dialect.DEEPL
+        try:
+            fields = deepl.read_fields(
+                await request.body(), request.headers.get("content-type"), request.url.query
+            )
+            kind = deepl.language_kind(fields.get("type"))
+            self._learn(await self._describe())
+        except TranslationServiceError as error:
+            return _error(error, Dialect.DEEPL, trace)
+        return JSONResponse(deepl.languages((p.key for p in self._catalog.pairs()), kind))
+
+    @api.get(
+        "/v2/usage",
+        response_model=deepl.DeepLUsage,
+        responses=deepl_answers(403),
+        tags=["DeepL API v2"],
+    )
+    @api.post(
+        "/v2/usage",
+        response_model=deepl.DeepLUsage,
+        responses=deepl_answers(403),
+        tags=["DeepL API v2"],
+    )
+    async def deepl_usage(self, request: Request) -> JSONResponse:
+        """DeepL's usage: the characters this ingress replica translated, and no quota."""
+        trace_of(request.scope).api = Dialect.DEEPL
+        return JSONResponse(deepl.usage(self._deepl_characters))
 
     @api.post("/", responses=error_responses(401, 413, 422, 500, 503, 504))
     async def post_query(
@@ -247,9 +349,7 @@ class TranslationIngress:
             text = libretranslate.detect_request(payload, self._settings.limits)
             sources = await self._resolve_sources(AUTO, [text])
         except TranslationServiceError as error:
-            trace.code = error.code
-            reply = error_answer(error, Dialect.LIBRETRANSLATE)
-            return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+            return _error(error, Dialect.LIBRETRANSLATE, trace)
         found = sources.detected or []
         return JSONResponse([libretranslate.detected_language(d) for d in found])
 
@@ -342,6 +442,69 @@ class TranslationIngress:
     def _timeout(self, header: str | None) -> float:
         settings = self._settings
         return request_timeout(header, settings.request_timeout_s, settings.max_request_timeout_s)
+
+    async def _translate_any(
+        self, request: TranslateRequest, timeout_s: float, trace: Trace
+    ) -> Answer:
+        """Plain texts, or (with ``format`` "html" or "xml") documents."""
+        if request.format == "text":
+            return await self._translate(request, timeout_s, trace)
+        markup = MarkupOptions(request.format)
+        return await self._translate_markup(request, markup, timeout_s, trace)
+
+    async def _translate_markup(
+        self, request: TranslateRequest, markup: MarkupOptions, timeout_s: float, trace: Trace
+    ) -> Answer:
+        """Each text a document: its runs of text translated together, as one request's texts
+        (so they batch with everyone's), then put back between its tags as written."""
+        texts = request.texts
+        # Off the event loop: a large document takes a tenth of a second or more to read.
+        documents = await asyncio.to_thread(
+            parse_documents, texts, markup, self._settings.limits, self._admission.max_pending
+        )
+        # A document is in one language: "auto" detects it once from all its text.
+        with_text = [i for i, document in enumerate(documents) if document.segments]
+        joined = [" ".join(documents[i].segments) for i in with_text]
+        found = await self._resolve_sources(request.source, joined) if joined else None
+        languages = [request.source] * len(texts)
+        detected: list[Detection] | None = None
+        if found is not None:
+            for i, language in zip(with_text, found.languages, strict=True):
+                languages[i] = language
+            if found.detected is not None:
+                first = found.detected[0]
+                by_index = dict(zip(with_text, found.detected, strict=True))
+                detected = [by_index.get(i, first) for i in range(len(texts))]
+
+        async def one(index: int) -> Answer | None:
+            document = documents[index]
+            if not document.segments:
+                return None
+            segments = TranslateRequest.model_construct(
+                text=list(document.segments), target=request.target, source=languages[index]
+            )
+            try:
+                return await self._translate(segments, timeout_s, trace)
+            except TranslationServiceError as error:
+                # It names a run of the document; the caller knows its texts, not our runs.
+                details = {k: v for k, v in error.details.items() if k != "index"}
+                if len(texts) > 1:
+                    details["index"] = index
+                raise type(error)(error.message, **details) from None
+
+        answers = await asyncio.gather(*(one(i) for i in range(len(texts))))
+
+        def render() -> list[str]:
+            return [
+                text if answer is None else document.render(cast(list[str], answer.translation))
+                for text, document, answer in zip(texts, documents, answers, strict=True)
+            ]
+
+        rendered = await asyncio.to_thread(render)
+        cut = [i for i, answer in enumerate(answers) if answer is not None and answer.truncated]
+        if isinstance(request.text, str):
+            return Answer(rendered[0], cut, single=True, detected=detected)
+        return Answer(rendered, cut, single=False, detected=detected)
 
     async def _translate(self, request: TranslateRequest, timeout_s: float, trace: Trace) -> Answer:
         texts = request.texts

@@ -61,6 +61,12 @@ class UndetectableSource(InvalidRequest):
     code = "undetectable_source"
 
 
+class NotFound(InvalidRequest):
+    """What the request names does not exist here (a route, DeepL's glossary)."""
+
+    code = "not_found"
+
+
 class PayloadTooLarge(TranslationServiceError):
     """Over a configured limit; ``limit`` and ``actual`` say by how much."""
 

@@ -27,6 +27,9 @@ class RequestLimits(_Settings):
     max_chars_per_text: PositiveInt = 5_000
     max_texts_per_request: PositiveInt = 64
     max_chars_per_request: PositiveInt = 50_000
+    # A markup document is parsed whole: its size, tags included (the limits above count the
+    # text to translate in it).
+    max_markup_chars_per_text: PositiveInt = 200_000
 
 
 class IngressSettings(_Settings):

@@ -12,9 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from deployments.core.errors import InvalidRequest, MalformedJSON, TranslationServiceError
-from deployments.http import libretranslate
-from deployments.http.errors import error_answer
+from deployments.core.errors import InvalidRequest, MalformedJSON, NotFound, TranslationServiceError
+from deployments.http import deepl, libretranslate
+from deployments.http.errors import Dialect, error_answer
 from deployments.http.middleware import TRACE_KEY, Observe, RequireApiKey
 from deployments.http.native import ErrorResponse, TranslateRequest, TranslateResponse
 from deployments.http.validation import describe_validation_errors
@@ -26,6 +26,9 @@ api = FastAPI(
     summary="English to French (and every target the checkpoint declares) on Ray Serve.",
     version="0.1.0",
 )
+
+# DeepL's API v2 lives under this prefix, with its own error shape.
+DEEPL_PREFIX = "/v2/"
 
 # The per-request deadline header, in seconds; documented on every translation route.
 TimeoutHeader = Annotated[
@@ -63,15 +66,20 @@ async def _schema_error(request: Request, error: RequestValidationError) -> JSON
 
 @api.exception_handler(HTTPException)
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-    """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape."""
+    """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape, or
+    DeepL's under its /v2/ (its SDKs read ``message``)."""
     if error.status_code == 400:  # FastAPI could not decode the body (not UTF-8 JSON)
         malformed = MalformedJSON("the request body is not valid UTF-8 JSON")
         return await _service_error(request, malformed)
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
     _note_error(request, code)
-    body = {
-        "error": {"code": code, "message": f"{request.method} {request.url.path}: {error.detail}"}
-    }
+    message = f"{request.method} {request.url.path}: {error.detail}"
+    if request.url.path.startswith(DEEPL_PREFIX):
+        if error.status_code == 404:
+            message += "; this service has /v2/translate, /v2/languages and /v2/usage"
+        reply = error_answer(NotFound(message), Dialect.DEEPL)
+        return JSONResponse(reply.body, status_code=error.status_code, headers=error.headers)
+    body = {"error": {"code": code, "message": message}}
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
@@ -144,3 +152,20 @@ def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
         },
     }
     return answers
+
+
+# POST /v2/translate reads its body itself (JSON, or a form where ``text`` repeats).
+DEEPL_TRANSLATE_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": _schema(deepl.DeepLTranslateRequest)}
+            for media in ("application/json", deepl.FORM_CONTENT_TYPE)
+        },
+    }
+}
+
+
+def deepl_answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: DeepL's error body (``{"message": ...}``) for each status."""
+    return {status: {"model": deepl.DeepLError} for status in statuses}

@@ -16,11 +16,13 @@ import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from deployments.core.errors import Unauthorized
 
 KEYS_VARIABLE = "TRANSLATION_API_KEYS"
 KEYS_FILE_VARIABLE = "TRANSLATION_API_KEYS_FILE"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Routes anyone may call: load balancers and Kubernetes probes carry no key, and LibreTranslate
 # clients read /languages (what /health already tells) before they have one.
 PUBLIC_PATHS = frozenset({"/health", "/languages"})
@@ -42,6 +44,26 @@ def check_authorization(header: str | None, keys: tuple[bytes, ...]) -> None:
         raise Unauthorized(
             "this service needs an API key: send the header 'Authorization: Bearer <key>'"
         )
+
+
+def deepl_key(header: str | None) -> str | None:
+    """The key of ``Authorization: DeepL-Auth-Key <key>`` (or ``Bearer <key>``); else None."""
+    scheme, _, presented = (header or "").partition(" ")
+    if scheme.lower() in ("deepl-auth-key", "bearer") and presented.strip():
+        return presented.strip()
+    return None
+
+
+def legacy_deepl_key(body: bytes, content_type: str | None, query: str) -> str | None:
+    """DeepL's older way: ``auth_key`` in a form body or in the query string; never raises."""
+    sources = [query]
+    if (content_type or "").partition(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+        sources.insert(0, body.decode("utf-8", "replace"))
+    for source in sources:
+        for name, value in parse_qsl(source, keep_blank_values=True):
+            if name == "auth_key":
+                return value
+    return None
 
 
 def is_valid_key(presented: str | None, keys: tuple[bytes, ...]) -> bool:

@@ -15,25 +15,32 @@ from deployments.core.errors import TranslationServiceError
 class Dialect(StrEnum):
     NATIVE = "native"
     LIBRETRANSLATE = "libretranslate"
+    DEEPL = "deepl"
+
+
+def _statuses(native: int, libretranslate: int, deepl: int) -> dict[Dialect, int]:
+    return {Dialect.NATIVE: native, Dialect.LIBRETRANSLATE: libretranslate, Dialect.DEEPL: deepl}
 
 
 # error code -> status per dialect. LibreTranslate answers every bad request 400, a missing or
-# bad key 403 and overload 429 ("Slowdown").
+# bad key 403 and overload 429 ("Slowdown"); DeepL the same, but 413 for size and 404 for what
+# does not exist (its 456, quota exceeded, never: there is no quota).
 STATUS: dict[str, dict[Dialect, int]] = {
-    "invalid_request": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
-    "malformed_json": {Dialect.NATIVE: 400, Dialect.LIBRETRANSLATE: 400},
-    "unsupported_target": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
-    "unsupported_source": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
-    "undetectable_source": {Dialect.NATIVE: 422, Dialect.LIBRETRANSLATE: 400},
-    "payload_too_large": {Dialect.NATIVE: 413, Dialect.LIBRETRANSLATE: 400},
-    "unauthorized": {Dialect.NATIVE: 401, Dialect.LIBRETRANSLATE: 403},
-    "overloaded": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 429},
-    "not_ready": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 503},
-    "unavailable": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 503},
-    "model_unavailable": {Dialect.NATIVE: 503, Dialect.LIBRETRANSLATE: 503},
-    "deadline_exceeded": {Dialect.NATIVE: 504, Dialect.LIBRETRANSLATE: 504},
-    "translation_failed": {Dialect.NATIVE: 500, Dialect.LIBRETRANSLATE: 500},
-    "internal_error": {Dialect.NATIVE: 500, Dialect.LIBRETRANSLATE: 500},
+    "invalid_request": _statuses(422, 400, 400),
+    "malformed_json": _statuses(400, 400, 400),
+    "unsupported_target": _statuses(422, 400, 400),
+    "unsupported_source": _statuses(422, 400, 400),
+    "undetectable_source": _statuses(422, 400, 400),
+    "payload_too_large": _statuses(413, 400, 413),
+    "unauthorized": _statuses(401, 403, 403),
+    "overloaded": _statuses(503, 429, 429),
+    "not_ready": _statuses(503, 503, 503),
+    "unavailable": _statuses(503, 503, 503),
+    "model_unavailable": _statuses(503, 503, 503),
+    "deadline_exceeded": _statuses(504, 504, 504),
+    "not_found": _statuses(404, 404, 404),
+    "translation_failed": _statuses(500, 500, 500),
+    "internal_error": _statuses(500, 500, 500),
 }
 
 
@@ -54,6 +61,8 @@ def error_answer(error: TranslationServiceError, dialect: Dialect = Dialect.NATI
         if error.code == "overloaded":
             message = f"Slowdown: {message}"
         body: dict[str, Any] = {"error": message}
+    elif dialect is Dialect.DEEPL:
+        body = {"message": error.message}
     else:
         body = {"error": {"code": error.code, "message": error.message, **error.details}}
     return ErrorAnswer(status_of(error, dialect), body, retry_headers(error))

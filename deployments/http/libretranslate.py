@@ -23,6 +23,7 @@ from deployments.core.errors import (
     TranslationServiceError,
 )
 from deployments.core.settings import RequestLimits
+from deployments.engines.languages import language_name
 from deployments.http.native import TranslateRequest
 from deployments.http.validation import check_content
 from deployments.text.detection import Detection
@@ -31,31 +32,6 @@ AUTO = "auto"
 FORMATS = ("text", "html")
 # Fields only LibreTranslate's shape has; ours has "text" instead of "q".
 _LIBRETRANSLATE_ONLY = frozenset({"q", "source", "format", "api_key", "alternatives", "secret"})
-# English names for /languages ("name"); a code not listed is its own name.
-LANGUAGE_NAMES = {
-    "ar": "Arabic",
-    "cs": "Czech",
-    "da": "Danish",
-    "de": "German",
-    "el": "Greek",
-    "en": "English",
-    "es": "Spanish",
-    "fi": "Finnish",
-    "fr": "French",
-    "hu": "Hungarian",
-    "it": "Italian",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "nl": "Dutch",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ro": "Romanian",
-    "ru": "Russian",
-    "sv": "Swedish",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-    "zh": "Chinese",
-}
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -79,7 +55,7 @@ class LibreTranslateRequest(BaseModel):
     q: str | list[str] = Field(description="Text(s) to translate.")
     source: str = Field(description='Source language code, or "auto" to detect it.')
     target: str = Field(description="Target language code; GET /languages lists them.")
-    format: str = Field("text", description='"text"; "html" is refused (400).')
+    format: str = Field("text", description='"text", or "html": markup kept, its text translated.')
     api_key: str | None = Field(
         None, description="An API key, when the service has keys (or the bearer header)."
     )
@@ -204,17 +180,17 @@ def to_request(fields: Mapping[str, Any], limits: RequestLimits) -> LibreRequest
     text_format = fields.get("format") or "text"
     if text_format not in FORMATS:
         raise InvalidRequest(f"{_quoted(text_format)} format is not supported")
-    if text_format == "html":
-        raise InvalidRequest(
-            'html format is not supported: this service translates plain text; send "text"'
-        )
     alternatives = fields.get("alternatives") or 0
     try:
         alternatives = int(alternatives)
     except (TypeError, ValueError):
         raise InvalidRequest("Invalid request: alternatives parameter is not a number") from None
-    request = TranslateRequest.model_construct(text=q, target=target, source=source)
-    _check_q(request, limits)
+    html = text_format == "html"
+    request = TranslateRequest.model_construct(
+        text=q, target=target, source=source, format="html" if html else "text"
+    )
+    if not html:  # a document's limits count the text in it (http/documents.py)
+        _check_q(request, limits)
     return LibreRequest(request, auto=source == AUTO, alternatives=alternatives)
 
 
@@ -275,7 +251,4 @@ def languages(pairs: Iterable[str]) -> list[dict[str, Any]]:
     only_targets = {t for to in targets.values() for t in to} - set(targets)
     entries = [(code, sorted(to)) for code, to in sorted(targets.items())]
     entries += [(code, []) for code in sorted(only_targets)]
-    return [
-        {"code": code, "name": LANGUAGE_NAMES.get(code, code), "targets": to}
-        for code, to in entries
-    ]
+    return [{"code": code, "name": language_name(code), "targets": to} for code, to in entries]

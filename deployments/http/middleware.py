@@ -1,6 +1,6 @@
 """The ingress's ASGI middleware, outermost first: ``Observe`` (request id, timing headers,
 request metrics) and ``RequireApiKey`` (the optional API keys, LibreTranslate's ``api_key`` in
-the body included).
+the body and DeepL's ``DeepL-Auth-Key`` included).
 
 Plain ASGI rather than Starlette's BaseHTTPMiddleware, which adds a task and a stream to every
 request on a benchmarked path.
@@ -25,7 +25,14 @@ from deployments.core.observability import (
     timing_headers,
 )
 from deployments.http import libretranslate
-from deployments.http.auth import PUBLIC_PATHS, check_authorization, is_valid_key, load_api_keys
+from deployments.http.auth import (
+    PUBLIC_PATHS,
+    check_authorization,
+    deepl_key,
+    is_valid_key,
+    legacy_deepl_key,
+    load_api_keys,
+)
 from deployments.http.errors import Dialect, error_answer
 
 # Where the ingress keeps what it learns about a request, for its timing headers and metrics.
@@ -39,7 +46,7 @@ class Trace:
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
-        self.api = "native"  # or "libretranslate"
+        self.api = "native"  # or "libretranslate", "deepl" (http/errors.py Dialect)
         self.target = NO_TARGET  # a bounded metric tag, see observability.target_tag
         self.code: str | None = None  # the error code, when the answer is an error
         self.queue_s: float | None = None
@@ -83,6 +90,8 @@ class RequireApiKey:
         if keys and scope["type"] == "http" and (path := _path(scope)) not in PUBLIC_PATHS:
             headers = Headers(scope=scope)
             authorization = headers.get("authorization")
+            if path.startswith("/v2/"):
+                return await self._deepl(scope, receive, send, headers)
             if authorization is None and path in _LIBRE_POSTS and scope["method"] == "POST":
                 body = await _read_whole(receive, _MAX_KEYED_BODY_BYTES)
                 receive = _replay(body, receive)
@@ -99,6 +108,28 @@ class RequireApiKey:
                 response = JSONResponse(reply.body, status_code=reply.status)
                 return await response(scope, receive, send)
         await self.app(scope, receive, send)
+
+    async def _deepl(self, scope, receive, send, headers: Headers) -> None:
+        """DeepL's way: ``Authorization: DeepL-Auth-Key <key>``, or (its legacy) ``auth_key``
+        in the form or the query string; refused with DeepL's 403."""
+        key = deepl_key(headers.get("authorization"))
+        if key is None:
+            query = scope.get("query_string", b"").decode("latin-1")
+            body = b""
+            if scope["method"] == "POST":
+                body = await _read_whole(receive, _MAX_KEYED_BODY_BYTES) or b""
+                receive = _replay(body, receive)
+            key = legacy_deepl_key(body, headers.get("content-type"), query)
+        if is_valid_key(key, self.keys):
+            return await self.app(scope, receive, send)
+        message = (
+            "Authorization failure: the key is not one of this service's"
+            if key
+            else "Authorization failure: send the header 'Authorization: DeepL-Auth-Key <key>'"
+        )
+        _note_scope_error(scope, Unauthorized.code, api=Dialect.DEEPL)
+        reply = error_answer(Unauthorized(message), Dialect.DEEPL)
+        await JSONResponse(reply.body, status_code=reply.status)(scope, receive, send)
 
     @staticmethod
     async def _refuse_libre(scope, receive, send, key: str | None) -> None:
@@ -152,6 +183,7 @@ def _replay(body: bytes | None, receive):
 # Route tags for the metrics: the app's routes, and "other" for anything a client made up.
 _ROUTES = frozenset(
     {"/translate", "/detect", "/", "/languages", "/health", "/info", "/docs", "/openapi.json"}
+    | {"/v2/translate", "/v2/languages", "/v2/usage"}
 )
 
 

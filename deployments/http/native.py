@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
@@ -22,6 +22,11 @@ class TranslateRequest(BaseModel):
     source: StrictStr = Field(
         default="en",
         description='Source language code, or "auto" to detect the language of each text.',
+    )
+    format: Literal["text", "html", "xml"] = Field(
+        default="text",
+        description='"html" or "xml": each text is a document; its text is translated, its '
+        "markup kept (docs/markup.md).",
     )
 
     @field_validator("text", mode="before")

@@ -40,7 +40,8 @@ def validate_request(payload: Any, limits: RequestLimits) -> TranslateRequest:
     except ValidationError as error:
         message, details = describe_validation_errors(error.errors())
         raise InvalidRequest(message, errors=details) from None
-    check_content(request, limits)
+    if request.format == "text":  # a document's limits count the text in it (documents.py)
+        check_content(request, limits)
     return request
 
 
@@ -72,12 +73,7 @@ def check_content(request: TranslateRequest, limits: RequestLimits) -> None:
                 actual=len(text),
                 unit="characters",
             )
-        if found := _NOT_TEXT.search(text):
-            raise InvalidRequest(
-                f"{where}: U+{ord(found.group()):04X} at position {found.start()} is a control "
-                "character or a lone surrogate, not text; remove it",
-                position=found.start(),
-            )
+        check_characters(where, text)
     total = sum(len(text) for text in texts)
     if total > limits.max_chars_per_request:
         raise PayloadTooLarge(
@@ -85,6 +81,16 @@ def check_content(request: TranslateRequest, limits: RequestLimits) -> None:
             limit=limits.max_chars_per_request,
             actual=total,
             unit="characters",
+        )
+
+
+def check_characters(where: str, text: str) -> None:
+    """InvalidRequest, saying where, for binary noise in ``text``."""
+    if found := _NOT_TEXT.search(text):
+        raise InvalidRequest(
+            f"{where}: U+{ord(found.group()):04X} at position {found.start()} is a control "
+            "character or a lone surrogate, not text; remove it",
+            position=found.start(),
         )
 
 
