@@ -33,6 +33,10 @@ EXAMPLE_HOST = re.compile(r"(?:https?://)?(?:localhost|127\.0\.0\.1):8000(?P<pat
 HANDLE_CALL = re.compile(
     r"^\s*handle\.translate\.remote\((?P<args>.*)\)\.result\(\)\s*#\s*(?P<expected>\S.*?)\s*$"
 )
+# DeepL's official client: ``translator.translate_text(...).text  # repr``.
+DEEPL_CALL = re.compile(
+    r"^\s*translator\.translate_text\((?P<args>.*)\)\.text\s*#\s*(?P<expected>\S.*?)\s*$"
+)
 MODEL_CLIENT = ["python", "model_client.py"]
 
 
@@ -184,24 +188,25 @@ def parse_curl(command: str) -> CurlRequest:
     return CurlRequest(method, match.group("path") or "/", headers, body)
 
 
-def handle_examples(path: Path) -> list[HandleExample]:
-    """``handle.translate.remote(...).result()  # repr`` lines of the ```python blocks."""
+def handle_examples(path: Path, call: re.Pattern[str] = HANDLE_CALL) -> list[HandleExample]:
+    """``handle.translate.remote(...).result()  # repr`` lines of the ```python blocks (or, with
+    ``DEEPL_CALL``, DeepL's client's ``translator.translate_text(...).text  # repr``)."""
     examples: list[HandleExample] = []
     for language, start, lines in fenced_blocks(path.read_text(encoding="utf-8")):
         if language != "python":
             continue
         for offset, line in enumerate(lines):
-            if not (match := HANDLE_CALL.match(line)):
+            if not (match := call.match(line)):
                 continue
             where = f"{path.name}:{start + offset}"
-            call = ast.parse(f"f({match.group('args')})", mode="eval").body
-            if not isinstance(call, ast.Call):
+            parsed = ast.parse(f"f({match.group('args')})", mode="eval").body
+            if not isinstance(parsed, ast.Call):
                 raise ValueError(f"{where}: not a call")
             examples.append(
                 HandleExample(
                     where,
-                    tuple(ast.literal_eval(arg) for arg in call.args),
-                    {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg},
+                    tuple(ast.literal_eval(arg) for arg in parsed.args),
+                    {kw.arg: ast.literal_eval(kw.value) for kw in parsed.keywords if kw.arg},
                     ast.literal_eval(match.group("expected")),
                 )
             )

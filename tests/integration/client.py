@@ -10,6 +10,9 @@ from deployments.text.typography import postprocess_segment
 
 PHRASES = load_phrasebook()
 FRENCH = [p for p in PHRASES if p.target == "fr"]
+# Every pair configs/local.yaml serves with a model of its own (fr -> de goes through English).
+DIRECT_PAIRS = (("en", "fr"), ("en", "de"), ("fr", "en"), ("de", "en"), ("de", "fr"))
+EVERY_PAIR = load_phrasebook(pairs=DIRECT_PAIRS)
 
 
 def served(phrase) -> str:

@@ -4,6 +4,7 @@ import copy
 import secrets
 import time
 
+import deepl
 import pytest
 
 from graph.deploy import deploy, deployment_of
@@ -134,3 +135,52 @@ def test_languages_is_open_like_health(http, secured):
     response = http.get(f"{secured}/languages", timeout=30)
     assert response.status_code == 200
     assert "en" in {entry["code"] for entry in response.json()}
+
+
+# DeepL's API: its header, or its legacy auth_key field, and its 403 in its shape.
+
+
+def test_the_deepl_client_with_a_configured_key_translates(secured):
+    translator = deepl.Translator(ROTATED_IN, server_url=f"{secured}/")
+    result = translator.translate_text("Hello world!", source_lang="EN", target_lang="FR")
+    assert result.detected_source_lang == "EN" and result.text
+    assert translator.get_usage().character.count >= len("Hello world!")
+
+
+@pytest.mark.parametrize("key", ["wrong", KEY[:-1], f"{KEY}:fx"])
+def test_the_deepl_client_with_a_wrong_key_gets_its_authorization_error(secured, key):
+    # The client joins "v2/translate" to its URL: without the "/" it would drop "secured".
+    translator = deepl.Translator(key, server_url=f"{secured}/")
+    with pytest.raises(deepl.AuthorizationException) as raised:
+        translator.translate_text("Hello world!", target_lang="FR")
+    assert raised.value.http_status_code == 403
+    with pytest.raises(deepl.AuthorizationException):
+        translator.get_target_languages()
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"data": {"text": "Hello world!", "target_lang": "FR", "auth_key": KEY}},
+        {"params": {"auth_key": KEY}, "json": {"text": ["Hello world!"], "target_lang": "FR"}},
+    ],
+    ids=["form", "query"],
+)
+def test_deepls_legacy_auth_key_field(http, secured, sent):
+    response = http.post(f"{secured}/v2/translate", timeout=60, **sent)
+    assert response.status_code == 200, response.text
+    assert response.json()["translations"][0]["text"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "DeepL-Auth-Key wrong"}])
+def test_deepl_refusals_are_403_in_deepls_shape(http, secured, headers):
+    response = http.post(
+        f"{secured}/v2/translate",
+        json={"text": ["Hi."], "target_lang": "FR"},
+        headers=headers,
+        timeout=60,
+    )
+    assert response.status_code == 403, response.text
+    assert set(response.json()) == {"message"}
+    assert "Authorization failure" in response.json()["message"]
+    assert KEY not in response.text

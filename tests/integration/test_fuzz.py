@@ -1,23 +1,27 @@
-"""Property-based fuzzing of every door of the HTTP API: over 2,500 generated requests.
+"""Property-based fuzzing of every door of the HTTP API: over 3,000 generated requests.
 
-The doors: ours (``POST /translate`` JSON ``{"text", "target"}``), LibreTranslate's (``q``,
-``source``, ``target``, ``format``, ``api_key``, ``alternatives``, as JSON and as a form), the
-tutorial's ``POST /?text=…&target=…``, and the GET routes (plus every other method and made-up
-paths). Generated: request-shaped and arbitrary bodies (any unicode, lone surrogates, control
-characters, arbitrary JSON and bytes), bodies at, one below and one above each of the instance's
-limits (read from ``GET /info``), and odd headers (``X-Request-Timeout``, ``X-Request-ID``,
-content types, ``Authorization``, chunked bodies).
+The doors: ours (``POST /translate`` JSON ``{"text", "target", "source", "format"}``),
+LibreTranslate's (``q``, ``source``, ``target``, ``format``, ``api_key``, ``alternatives``, as
+JSON and as a form), DeepL's (``POST /v2/translate``, JSON or a form whose ``text`` repeats, and
+its lists ``/v2/languages`` and ``/v2/usage``), markup documents in all three (``format`` html
+or xml, ``tag_handling``), the tutorial's ``POST /?text=…&target=…``, and the GET routes (plus
+every other method and made-up paths, under /v2/ too). Generated: request-shaped and arbitrary
+bodies (any unicode, lone surrogates, control characters, arbitrary JSON and bytes), bodies at,
+one below and one above each of the instance's limits (read from ``GET /info``), and odd headers
+(``X-Request-Timeout``, ``X-Request-ID``, content types, ``Authorization``, chunked bodies).
 
 The rules, for every answer: no 5xx but 503 and 504; a 503 (or LibreTranslate's 429) carries
 ``Retry-After``; a 503 or 504 (load, or a fuzzed deadline) is counted apart, not failed; every
 error is JSON, in our shape ``{"error": {"code", "message"}}`` with the status docs/api.md gives
-its code, or for a LibreTranslate request ``{"error": "<message>"}``; every 200 has its
-dialect's shape, and where the request is known to be valid (phrasebook sentences, a good
-target, a good deadline) it is the exact translation; ``X-Request-ID`` is echoed as documented.
-Each test counts its own answers and prints one line (2xx/4xx/503/504), and the module prints
-them all at the end (``pytest -s``; without it, the lines are in a JUnit report's system-out).
-Derandomized, with no example database: the requests follow from the code, not from a random
-seed or an earlier run's failures.
+its code, for a LibreTranslate request ``{"error": "<message>"}``, for DeepL's (and anything
+under /v2/) ``{"message": "<message>"}``; every 200 has its dialect's shape, and where the
+request is known to be valid (phrasebook sentences, a good target, a good deadline) it is the
+exact translation (for a well-formed document of phrasebook sentences, one a block, the document
+with each sentence translated and escaped); ``X-Request-ID`` is echoed as documented. Each test
+counts its own answers and prints one line (2xx/4xx/503/504), and the module prints them all at
+the end (``pytest -s``; without it, the lines are in a JUnit report's system-out). Derandomized,
+with no example database: the requests follow from the code, not from a random seed or an
+earlier run's failures.
 
 What the graph cannot answer because Serve or HAProxy answers first is in
 ``test_answered_before_the_graph_sees_the_request`` (strict xfails), and kept out of the rest.
@@ -25,6 +29,7 @@ What the graph cannot answer because Serve or HAProxy answers first is in
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import math
@@ -46,7 +51,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 logger = logging.getLogger(__name__)
 
-OURS, LIBRE, QUERY, ROUTES = "ours", "libretranslate", "query", "routes"
+OURS, LIBRE, DEEPL, QUERY, ROUTES = "ours", "libretranslate", "deepl", "query", "routes"
 TARGETS = ("fr", "de")
 # configs/local.yaml's pairs, each source's targets (fr -> de through English), as /languages
 # lists them.
@@ -75,6 +80,20 @@ OUR_STATUS = {
     "deadline_exceeded": 504,
 }
 LIBRE_STATUSES = {400, 403, 429, 503, 504}
+# DeepL's shape, {"message": ...} (deployments/http/errors.py's DeepL column): 413 for size, 404
+# for what does not exist (a glossary, a route under /v2/), 405 for a method /v2/ lacks.
+DEEPL_STATUSES = {400, 403, 404, 413, 429, 503, 504}
+DEEPL_ROUTE_STATUSES = DEEPL_STATUSES | {405}
+# GET /v2/languages (type=source, the default): the served sources in DeepL's codes.
+DEEPL_SOURCES = [
+    {"language": "DE", "name": "German"},
+    {"language": "EN", "name": "English"},
+    {"language": "FR", "name": "French"},
+]
+UNLIMITED_CHARACTERS = 1_000_000_000_000  # /v2/usage's character_limit: no quota
+# DeepL's codes for the phrasebook's targets, as clients write them (deepl.py: upper case, a
+# region after "-" for some targets; read case-insensitively, stripped).
+DEEPL_TARGETS = {"fr": ("FR", "fr", " FR"), "de": ("DE", "de", "DE-DE")}
 # What makes a JSON body LibreTranslate's (docs/api.md): q, or one of these and no "text".
 LIBRE_FIELDS = {"q", "source", "format", "api_key", "alternatives", "secret"}
 FORM = "application/x-www-form-urlencoded"
@@ -125,7 +144,8 @@ class Expect:
 class Case:
     method: str
     path: str
-    dialect: str  # whose shape the answer has: OURS, LIBRE, QUERY (a JSON string) or ROUTES
+    # Whose shape the answer has: OURS, LIBRE, DEEPL, QUERY (a JSON string) or ROUTES.
+    dialect: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     params: list[tuple[str, bytes]] | None = None
@@ -206,13 +226,13 @@ def check(case: Case, response: requests.Response, tally: Tally) -> None:
         return
     assert response.headers.get("content-type", "").startswith("application/json"), where
     body = response.json()
-    apart = status in (503, 504) or (status == 429 and case.dialect == LIBRE)
+    apart = status in (503, 504) or (status == 429 and case.dialect in (LIBRE, DEEPL))
     if status >= 400:
         check_error_shape(case, status, body, where)
     if apart:
         # Load or a fuzzed deadline: counted, not failed, where the request could succeed.
         assert case.expect is None or case.expect.status == 200, where
-        if status != 504 and case.path in ("/translate", "/"):
+        if status != 504 and case.path in ("/translate", "/", "/v2/translate"):
             assert int(response.headers["retry-after"]) >= 1, where
         tally.counts[str(status)] += 1
         return
@@ -230,7 +250,9 @@ def check(case: Case, response: requests.Response, tally: Tally) -> None:
             assert without_confidence(body) == without_confidence(expect.answer), where
             tally.counts["exact"] += 1
         return
-    if case.dialect == LIBRE or isinstance(body.get("error"), str):
+    if deepl_shaped(case):
+        message = body["message"]
+    elif case.dialect == LIBRE or isinstance(body.get("error"), str):
         message = body["error"]
     else:
         error = body["error"]
@@ -242,7 +264,19 @@ def check(case: Case, response: requests.Response, tally: Tally) -> None:
         assert part in message, where
 
 
+def deepl_shaped(case: Case) -> bool:
+    """DeepL's requests, and anything under /v2/ (app.py's ``_http_error``), answer its shape."""
+    return case.dialect == DEEPL or (
+        case.dialect == ROUTES and unquote(case.path, errors="replace").startswith("/v2/")
+    )
+
+
 def check_error_shape(case: Case, status: int, body: Any, where: str) -> None:
+    if deepl_shaped(case):
+        assert status in (DEEPL_STATUSES if case.dialect == DEEPL else DEEPL_ROUTE_STATUSES), where
+        assert isinstance(body, dict) and set(body) == {"message"}, where
+        assert isinstance(body["message"], str) and body["message"], where
+        return
     if case.dialect == LIBRE:
         assert status in LIBRE_STATUSES, where
         assert isinstance(body, dict) and set(body) == {"error"}, where
@@ -293,7 +327,12 @@ def check_detections(detected: Any, count: int | None, top: float, where: str) -
 def check_answer_shape(case: Case, body: Any, where: str) -> None:
     if case.dialect == OURS:
         text = case.payload["text"]
-        if case.payload.get("source") == "auto":
+        markup = case.payload.get("format", "text") != "text"
+        # Documents with no text to translate come back as sent, and with "auto" there was
+        # nothing to detect from: no detected_language then (docs/api.md, Markup).
+        if case.payload.get("source") == "auto" and not (
+            markup and set(body) == {"translation"} and body["translation"] == text
+        ):
             assert set(body) == {"translation", "detected_language"}, where
             many = isinstance(text, list)
             check_detections(body["detected_language"], len(text) if many else None, 1.0, where)
@@ -313,17 +352,46 @@ def check_answer_shape(case: Case, body: Any, where: str) -> None:
         if many:
             assert len(translated) == len(q) and all(isinstance(t, str) for t in translated)
         keys = {"translatedText"}
-        if case.payload.get("source") == "auto":
+        markup = case.payload.get("format") == "html"  # no text, nothing detected (as ours)
+        if case.payload.get("source") == "auto" and not (
+            markup and "detectedLanguage" not in body and translated == q
+        ):
             keys.add("detectedLanguage")
             check_detections(body["detectedLanguage"], len(q) if many else None, 100.0, where)
         if int(case.payload.get("alternatives") or 0) > 0:
             keys.add("alternatives")
             assert body["alternatives"] == ([[] for _ in q] if many else []), where
         assert set(body) == keys, where
+    elif case.dialect == DEEPL:
+        check_deepl_answer(case.payload, body, where)
     elif case.dialect == QUERY:
         assert isinstance(body, str), where
     else:
         check_route_answer(case.path, body, where)
+
+
+def check_deepl_answer(fields: dict[str, Any], body: Any, where: str) -> None:
+    """One translation per text, in order, each with its source in DeepL's code (one served:
+    the one sent, or the one detected) and, when asked, the characters billed (the text's)."""
+    texts = fields["text"]
+    texts = [texts] if isinstance(texts, str) else texts
+    billed = str(fields.get("show_billed_characters", "")).lower() in ("1", "true")
+    keys = {"detected_source_language", "text"} | ({"billed_characters"} if billed else set())
+    assert isinstance(body, dict) and set(body) == {"translations"}, where
+    translations = body["translations"]
+    assert isinstance(translations, list) and len(translations) == len(texts), where
+    for entry, text in zip(translations, texts, strict=True):
+        assert isinstance(entry, dict) and set(entry) == keys, where
+        assert isinstance(entry["text"], str), where
+        detected = entry["detected_source_language"]
+        # Documents without any text, their language to detect: nothing to detect from, so ""
+        # (docs/api.md, Markup); the document comes back as sent.
+        echoed = (
+            fields.get("tag_handling") and not fields.get("source_lang") and entry["text"] == text
+        )
+        assert detected in {s.upper() for s in SERVED} or (echoed and detected == ""), where
+        if billed:
+            assert entry["billed_characters"] == len(text), where
 
 
 def check_route_answer(path: str, body: Any, where: str) -> None:
@@ -336,6 +404,13 @@ def check_route_answer(path: str, body: Any, where: str) -> None:
         assert {"limits", "deadlines", "admission", "served", "targets"} <= set(body), where
     elif route == "/openapi.json":
         assert body["openapi"] and "/translate" in body["paths"], where
+        assert "/v2/translate" in body["paths"], where
+    elif route == "/v2/languages":
+        assert body == DEEPL_SOURCES, where
+    elif route == "/v2/usage":
+        assert set(body) == {"character_count", "character_limit"}, where
+        assert isinstance(body["character_count"], int) and body["character_count"] >= 0, where
+        assert body["character_limit"] == UNLIMITED_CHARACTERS, where
     else:
         raise AssertionError(f"a 200 JSON answer from {route}: {where}")
 
@@ -437,7 +512,7 @@ def verdict(
     deadline, then of its source, then of its pair, else a translation (its shape checked).
     With "auto" the pair depends on what the detector makes of fuzzed text: only a text with
     no letter at all is known to be refused."""
-    libre = dialect == LIBRE
+    libre = dialect in (LIBRE, DEEPL)  # no error codes: every refusal of these is a 400
     # A pair no model serves is refused by the ingress's routes, before admission.
     invalid, unsupported = (
         (Expect(400), Expect(400))
@@ -461,9 +536,9 @@ def verdict(
 
 def our_verdict(payload: Any, headers: dict[str, str], maximum_s: float) -> Expect | None:
     """docs/api.md, our shape: text a string or a list of strings, target and source strings,
-    no other field."""
+    format one of "text", "html", "xml"; no other field."""
     invalid = Expect(422, code="invalid_request")
-    fields = {"text", "target", "source"}
+    fields = {"text", "target", "source", "format"}
     if not isinstance(payload, dict) or "text" not in payload or set(payload) - fields:
         return invalid
     text, target = payload["text"], payload.get("target", "fr")
@@ -476,13 +551,36 @@ def our_verdict(payload: Any, headers: dict[str, str], maximum_s: float) -> Expe
         return invalid
     if not isinstance(target, str):
         return invalid
-    return verdict(text, target, headers.get("X-Request-Timeout"), maximum_s, OURS, source)
+    text_format = payload.get("format", "text")
+    if not isinstance(text_format, str) or text_format not in ("text", "html", "xml"):
+        return invalid
+    timeout = headers.get("X-Request-Timeout")
+    if text_format != "text":
+        return markup_verdict(text, timeout, maximum_s, OURS)
+    return verdict(text, target, timeout, maximum_s, OURS, source)
+
+
+def markup_verdict(
+    documents: list[str], timeout: str | None, maximum_s: float, dialect: str
+) -> Expect | None:
+    """What is known of documents before they are parsed (deployments/http/documents.py): an
+    empty list or binary noise is refused, whether the deadline is read first or last; a
+    bad deadline is refused before parsing. The rest depends on the markup (malformed is a
+    refusal, a document without text comes back as it was): not predicted."""
+    invalid = Expect(422, code="invalid_request") if dialect == OURS else Expect(400)
+    if not documents or any(NOT_TEXT.search(d) for d in documents):
+        return invalid
+    if any(not d.strip() for d in documents):  # nothing to parse: refused or echoed
+        return None
+    if not timeout_ok(timeout, maximum_s):
+        return Expect(invalid.status, code=invalid.code, says=("X-Request-Timeout",))
+    return None
 
 
 def libre_verdict(fields: Any, headers: dict[str, str], maximum_s: float) -> Expect | None:
     """docs/api.md, LibreTranslate's API: q, source and target needed; q a string or a list of
-    strings; source a string (served: en, or auto); format text (html refused); alternatives
-    a number."""
+    strings; source a string (served: en, or auto); format text or html (each q a document);
+    alternatives a number."""
     for name in ("q", "source", "target"):
         if not fields.get(name):  # the first one missing is named
             return Expect(400, says=(f"missing {name} parameter",))
@@ -492,13 +590,121 @@ def libre_verdict(fields: Any, headers: dict[str, str], maximum_s: float) -> Exp
         return Expect(400)
     if not isinstance(source, str) or not isinstance(target, str):
         return Expect(400)
-    if (fields.get("format") or "text") != "text":
+    text_format = fields.get("format") or "text"
+    if text_format not in ("text", "html"):
         return Expect(400, says=("format is not supported",))
     try:
         int(fields.get("alternatives") or 0)
     except (TypeError, ValueError):
         return Expect(400, says=("alternatives",))
-    return verdict(texts, target, headers.get("X-Request-Timeout"), maximum_s, LIBRE, source)
+    timeout = headers.get("X-Request-Timeout")
+    if text_format == "html":
+        return markup_verdict(texts, timeout, maximum_s, LIBRE)
+    return verdict(texts, target, timeout, maximum_s, LIBRE, source)
+
+
+def deepl_fields(content_type: str | None, body: bytes) -> tuple[Any, Expect | None]:
+    """What ``POST /v2/translate`` reads from its body (deepl.py's ``read_fields``): the fields
+    (a form's ``text`` repeats, its tag lists join with commas) or the 400 for a body it cannot
+    read. An empty body is no fields."""
+    if not body.strip():
+        return {}, None
+    if media_type(content_type) == FORM:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            return None, Expect(400, says=("UTF-8",))
+        fields: dict[str, Any] = {}
+        for name, raw in pairs:
+            value = raw.replace("\r\n", "\n")
+            if name == "text":
+                fields.setdefault("text", []).append(value)
+            elif name in DEEPL_TAG_LISTS and name in fields:
+                fields[name] = f"{fields[name]},{value}"
+            else:
+                fields.setdefault(name, value)
+        return fields, None
+    if not is_json_type(content_type):
+        return None, Expect(400, says=("content-type",))
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None, Expect(400, says=("JSON",))
+    if not isinstance(payload, dict):
+        return None, Expect(400, says=("JSON object",))
+    return payload, None
+
+
+DEEPL_TAG_LISTS = ("ignore_tags", "splitting_tags", "non_splitting_tags")
+
+
+def deepl_choice(fields: dict[str, Any], name: str) -> str | None:
+    """A choice field as deepl.py reads it: absent or "" is none, else its text in lower case
+    (a JSON number or boolean as Python writes it)."""
+    value = fields.get(name)
+    return None if value is None or value == "" else str(value).lower()
+
+
+def deepl_language(code: Any) -> str | None:
+    """Ours for a DeepL code (``EN-GB`` -> ``en``), None for one that is not a code."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    return code.strip().partition("-")[0].lower()
+
+
+def deepl_verdict(
+    fields: dict[str, Any], headers: dict[str, str], maximum_s: float
+) -> Expect | None:
+    """DeepL's documented refusals, in deepl.py's order: text (a string or a list of
+    strings), target_lang, source_lang, the choices (split_sentences, preserve_formatting,
+    formality: more and less refused, no language here has it), glossary_id (400 without
+    source_lang, 404 with it: no glossaries), tag_handling and its tag lists; then the texts
+    (for plain text), the deadline, the source and the pair. Every refusal but the glossary's
+    and a size's is a 400."""
+    texts = fields.get("text")
+    if texts is None or texts == []:
+        return Expect(400, says=("'text' not specified",))
+    texts = [texts] if isinstance(texts, str) else texts
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        return Expect(400, says=("'text'",))
+    target_code = fields.get("target_lang")
+    if not target_code:
+        return Expect(400, says=("'target_lang' not specified",))
+    target = deepl_language(target_code)
+    if target is None:
+        return Expect(400, says=("target_lang",))
+    source_code = fields.get("source_lang")
+    source = "auto"
+    if source_code:
+        source = deepl_language(source_code) or ""
+        if not source:
+            return Expect(400, says=("source_lang",))
+    if deepl_choice(fields, "split_sentences") not in (None, "0", "1", "nonewlines"):
+        return Expect(400, says=("split_sentences",))
+    preserve = fields.get("preserve_formatting")
+    if preserve not in (None, "") and str(preserve).lower() not in ("0", "1", "true", "false"):
+        return Expect(400, says=("preserve_formatting",))
+    formality = deepl_choice(fields, "formality")
+    if formality not in (None, "default", "more", "less", "prefer_more", "prefer_less"):
+        return Expect(400, says=("formality",))
+    if formality in ("more", "less"):
+        return Expect(400, says=("'formality' is not supported",))
+    if fields.get("glossary_id"):
+        if not source_code:
+            return Expect(400, says=("source_lang",))
+        return Expect(404, says=("Glossary not found",))
+    tag_handling = fields.get("tag_handling")
+    timeout = headers.get("X-Request-Timeout")
+    if tag_handling:
+        if tag_handling not in ("html", "xml"):
+            return Expect(400, says=("tag_handling",))
+        for name in DEEPL_TAG_LISTS:
+            value = fields.get(name)
+            items = value if isinstance(value, list) else [value]
+            if value is not None and not all(isinstance(item, str) for item in items):
+                return Expect(400, says=(name,))
+        return markup_verdict(texts, timeout, maximum_s, DEEPL)
+    return verdict(texts, target, timeout, maximum_s, DEEPL, source)
 
 
 def translation_case(
@@ -765,6 +971,10 @@ def our_requests(draw, maximum_s: float) -> Case:
         payload["target"] = draw(odd_target)
     if draw(st.integers(0, 2)) == 0:
         payload["source"] = draw(odd_source)
+    if draw(st.integers(0, 3)) == 0:  # documents: not predicted, but for refusals before parsing
+        payload["format"] = draw(
+            st.one_of(st.sampled_from(["text", "html", "xml", "HTML", "markdown", ""]), json_value)
+        )
     if draw(st.integers(0, 3)) == 0:
         name = draw(st.one_of(st.sampled_from(["extra", "q", "source", "format"]), any_text))
         payload[name] = draw(json_value)
@@ -870,6 +1080,402 @@ def test_libretranslate_form(run, info):
     assert tally.counts["exact"] and tally.counts["4xx"], tally.line()
 
 
+# --- DeepL's API v2, JSON and form -------------------------------------------------------------
+
+
+def deepl_body(
+    fields: dict[str, Any], form: bool, *, ensure_ascii: bool = True
+) -> tuple[bytes, str]:
+    """The fields as a form (``text`` repeated, every value written as text) or as JSON."""
+    if not form:
+        body = json.dumps(fields, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass")
+        return body, "application/json"
+    pairs: list[tuple[str, str]] = []
+    for name, value in fields.items():
+        for one in value if isinstance(value, list) else [value]:
+            pairs.append((name, one if isinstance(one, str) else json.dumps(one)))
+    body = "&".join(f"{utf8_quoted(k)}={utf8_quoted(v)}" for k, v in pairs).encode()
+    return body, FORM
+
+
+@st.composite
+def valid_deepl(draw, maximum_s: float) -> Case:
+    """A valid DeepL request for phrasebook sentences, its answer known exactly: the options
+    that change nothing here (deepl.py) drawn, the deadline header fuzzed."""
+    target, phrases = draw(phrases_of_one_target(4))
+    form = draw(st.booleans())
+    source = draw(st.sampled_from(["EN", "en", "EN-US", None]))
+    if source is None:  # detected: four words or more tell every phrasebook sentence
+        phrases = [p for p in phrases if len(p.text.split()) >= 4] or phrases
+        if any(len(p.text.split()) < 4 for p in phrases):
+            source = "EN"
+    as_list = form or len(phrases) > 1 or draw(st.booleans())
+    fields: dict[str, Any] = {
+        "text": [p.text for p in phrases] if as_list else phrases[0].text,
+        "target_lang": draw(st.sampled_from(DEEPL_TARGETS[target])),
+    }
+    if source is not None:
+        fields["source_lang"] = source
+    options = {
+        "split_sentences": ["0", "1", "nonewlines", "", 0, 1],
+        "preserve_formatting": [True, False, "1", "0", "true", 1],
+        "formality": ["default", "prefer_more", "prefer_less", "PREFER_LESS", ""],
+        "context": ["A greeting.", "", "ключ"],
+        "show_billed_characters": [True, False, "1", "0", "true"],
+        "glossary_id": ["", None],
+        "model_type": ["prefer_quality_optimized"],
+    }
+    for name, values in options.items():
+        if draw(st.integers(0, 2)) == 0:
+            value = draw(st.sampled_from(values))
+            if value is not None or not form:
+                fields[name] = value
+    if form:
+        fields = {k: v if isinstance(v, list) else str(v) for k, v in fields.items()}
+    body, content_type = deepl_body(fields, form)
+    headers = draw(odd_headers())
+    headers["Content-Type"] = content_type
+    billed = str(fields.get("show_billed_characters", "")).lower() in ("1", "true")
+    translations = []
+    for phrase in phrases:
+        entry: dict[str, Any] = {"detected_source_language": "EN", "text": served(phrase)}
+        if billed:
+            entry["billed_characters"] = len(phrase.text)
+        translations.append(entry)
+    expect = (
+        Expect(200, {"translations": translations})
+        if timeout_ok(headers.get("X-Request-Timeout"), maximum_s)
+        else Expect(400, says=("X-Request-Timeout",))
+    )
+    meaning, _ = deepl_fields(content_type, body)
+    return Case("POST", "/v2/translate", DEEPL, headers, body, payload=meaning, expect=expect)
+
+
+deepl_value = st.one_of(json_value, any_text)
+DEEPL_CHOICES = {
+    "text": st.one_of(
+        st.sampled_from([p.text for p in PHRASES]),
+        st.lists(st.sampled_from([p.text for p in PHRASES]), max_size=4),
+        any_text,
+        st.lists(any_text, max_size=5),
+        json_value,
+    ),
+    "target_lang": st.one_of(
+        st.sampled_from(["FR", "DE", "EN-GB", "EN-US", "ES", "", "fr", " de ", "PT-BR", "-"]),
+        deepl_value,
+    ),
+    "source_lang": st.one_of(
+        st.sampled_from(["EN", "en", "FR", "DE", "ES", "", "auto", "EN-GB", " "]), deepl_value
+    ),
+    "tag_handling": st.one_of(
+        st.sampled_from(["html", "xml", "HTML", "markdown", ""]), deepl_value
+    ),
+    "ignore_tags": st.one_of(
+        st.sampled_from(["code", "x-keep,b", "", ["span", "b"], [1], 5]), deepl_value
+    ),
+    "splitting_tags": st.sampled_from(["p", "br,div", ["p"], {"a": 1}]),
+    "split_sentences": st.one_of(
+        st.sampled_from(["0", "1", "nonewlines", "2", 0, 1, True, "", "NONEWLINES"]), deepl_value
+    ),
+    "preserve_formatting": st.one_of(
+        st.sampled_from([True, False, "1", "0", "true", "yes", "", 1, 2, None]), deepl_value
+    ),
+    "formality": st.one_of(
+        st.sampled_from(["default", "more", "less", "prefer_more", "prefer_less", "MORE", "x", ""]),
+        deepl_value,
+    ),
+    "glossary_id": st.one_of(st.sampled_from(["g1", "", None, 5, "def3a26b"]), deepl_value),
+    "context": deepl_value,
+    "show_billed_characters": st.one_of(
+        st.sampled_from([True, False, "1", "true", "0", 1]), deepl_value
+    ),
+}
+DEEPL_OFTEN = ("text", "target_lang")
+
+
+@st.composite
+def deepl_requests(draw, maximum_s: float) -> Case:
+    if draw(st.integers(0, 3)) == 0:
+        return draw(valid_deepl(maximum_s))
+    fields: dict[str, Any] = {}
+    for name, strategy in DEEPL_CHOICES.items():
+        # text and target_lang in most requests, source_lang in a third, each option in a sixth
+        if draw(st.integers(0, 5)) < (
+            5 if name in DEEPL_OFTEN else 2 if name == "source_lang" else 1
+        ):
+            fields[name] = draw(strategy)
+    if draw(st.integers(0, 5)) == 0:
+        fields[draw(st.one_of(st.sampled_from(["auth_key", "q", "format"]), any_text))] = draw(
+            json_value
+        )
+    headers = draw(odd_headers())
+    form = draw(st.booleans())
+    if form:
+        # A form's values are text: a list repeats its field (text) or its values are the
+        # JSON they were drawn as; any raw bytes at times.
+        fields = {
+            k: (
+                [x if isinstance(x, str) else json.dumps(x) for x in v]
+                if isinstance(v, list)
+                else v
+                if isinstance(v, str)
+                else json.dumps(v)
+            )
+            for k, v in fields.items()
+        }
+        body, content_type = deepl_body(fields, True)
+        if draw(st.integers(0, 7)) == 0:
+            body = draw(st.binary(max_size=120))
+        content_type = draw(st.sampled_from(FORM_TYPES))
+    else:
+        body, content_type = deepl_body(fields, False, ensure_ascii=draw(st.booleans()))
+        content_type = draw(st.sampled_from(JSON_TYPES * 3 + OTHER_TYPES))
+        if draw(st.integers(0, 9)) == 0:
+            body = draw(
+                st.one_of(
+                    json_value.map(lambda v: json.dumps(v).encode()),
+                    st.sampled_from([b"", b"  \n", b"{", b"NaN", b'{"text": Infinity}']),
+                )
+            )
+    headers["Content-Type"] = content_type
+    meaning, refusal = deepl_fields(content_type, body)
+    expect = refusal or deepl_verdict(meaning, headers, maximum_s)
+    return Case("POST", "/v2/translate", DEEPL, headers, body, payload=meaning, expect=expect)
+
+
+def test_deepl_api(run, info):
+    tally = run(deepl_requests(info["deadlines"]["max_request_timeout_s"]), 300)
+    assert tally.counts["exact"] and tally.counts["4xx"], tally.line()
+
+
+# --- markup in every dialect -------------------------------------------------------------------
+
+# Each dialect's way to say "these texts are documents" (deployments/http/documents.py).
+MARKUP_DIALECTS = [(OURS, "html"), (OURS, "xml"), (LIBRE, "html"), (DEEPL, "html"), (DEEPL, "xml")]
+ENTITIES = ["&amp;", "&nbsp;", "&#39;", "&lt;", "&gt;", "&copy;", "&#x1F600;", "&bogus;", "&"]
+markup_attribute = st.one_of(
+    st.sampled_from(
+        [
+            ' class="x"',
+            " id=a1",
+            ' title="Caf&eacute; &amp; more"',
+            ' data-n="1"',
+            ' lang="en"',
+            " hidden",
+            ' class="notranslate"',
+            " translate='no'",
+            ' title="Good night."',
+            ' x="a>b"',
+        ]
+    ),
+    st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=6).map(
+        lambda name: f' data-{name}="{name}"'
+    ),
+)
+markup_attributes = st.lists(markup_attribute, max_size=2, unique=True).map("".join)
+markup_text = st.one_of(
+    st.sampled_from([p.text for p in PHRASES]).map(lambda t: html.escape(t, quote=False)),
+    st.sampled_from(["Hello ", " world", "\n  ", " ", "a &lt; b", "Ray Serve", "x > y"]),
+    st.sampled_from(ENTITIES),
+    any_text.map(lambda t: html.escape(t, quote=False)),
+    any_text,  # raw: a bare "<" or "&", a control character, a lone surrogate
+)
+
+
+def element(tag: str, attributes: str, inner: str, xml: bool) -> str:
+    """An element as written, with the parents HTML expects for li and td."""
+    if tag == "br" or tag == "img":
+        src = ' src="a.png" alt="A picture."' if tag == "img" else ""
+        return f"<{tag}{src}{attributes}{'/' if xml else ''}>"
+    if tag == "a":
+        attributes = f' href="/a?x=1&amp;y=2"{attributes}'
+    if tag == "span-no":
+        return f'<span translate="no"{attributes}>{inner}</span>'
+    written = f"<{tag}{attributes}>{inner}</{tag}>"
+    if tag == "li":
+        return f"<ul>{written}</ul>"
+    if tag == "td":
+        return f"<table><tr>{written}</tr></table>"
+    return written
+
+
+def markup_tree(xml: bool) -> st.SearchStrategy[str]:
+    leaf = st.one_of(
+        markup_text,
+        markup_text,
+        st.sampled_from(["br", "img"]).map(lambda tag: element(tag, "", "", xml)),
+        st.sampled_from(["<!-- a comment -->", "<!---->", "<!-- <p>Hello</p> -->"]),
+    )
+    tags = ["p", "h1", "li", "td", "b", "i", "a", "span-no", "code", "pre", "div", "span"]
+
+    def extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.builds(
+            lambda tag, attributes, inner: element(tag, attributes, "".join(inner), xml),
+            st.sampled_from(tags),
+            markup_attributes,
+            st.lists(children, max_size=4),
+        )
+
+    return st.recursive(leaf, extend, max_leaves=12)
+
+
+@st.composite
+def broken(draw, document: str) -> str:
+    """The document with one thing wrong: a tag cut out, a stray end tag, a bare "<", a
+    control character, the end cut off."""
+    how = draw(st.sampled_from(["drop", "stray", "bare", "control", "cut"]))
+    at = draw(st.integers(0, len(document)))
+    if how == "drop":
+        tags = [m.span() for m in re.finditer(r"</?[a-z0-9]+[^>]*>", document)]
+        if tags:
+            start, end = draw(st.sampled_from(tags))
+            return document[:start] + document[end:]
+        return document
+    if how == "stray":
+        return document[:at] + draw(st.sampled_from(["</b>", "</p>", "</ul>"])) + document[at:]
+    if how == "bare":
+        return document[:at] + draw(st.sampled_from(["<", "< ", "<<", "<3", "</"])) + document[at:]
+    if how == "control":
+        return (
+            document[:at] + draw(st.sampled_from(["\x00", "\x07", "\x1b", "\x7f"])) + document[at:]
+        )
+    return document[:at]
+
+
+def written(text: str, reference: bool) -> str:
+    text = html.escape(text, quote=False)
+    return text.replace("'", "&#39;") if reference else text
+
+
+# What XML refuses in an attribute: no value, no quotes, an entity HTML defines and XML not.
+NOT_XML = (" hidden", " id=a1", "&eacute;")
+
+
+@st.composite
+def phrase_document(draw, phrases: list, xml: bool) -> tuple[str, str]:
+    """A well-formed document whose only text is ``phrases``, one sentence a block (p, h1, li
+    in a ul, td in a table tr) among markup with no text to translate (attributes, comments,
+    br, img, whitespace, and blocks kept as written); and what the service must answer for it:
+    each sentence replaced by its phrasebook translation, escaped."""
+    kept = ['<span translate="no">Ray Serve &amp; more</span>', '<p class="notranslate">Hi</p>']
+    if not xml:
+        kept += ['<pre>if a &lt; b:\n    print("Hello world!")</pre>', "<code>x &gt; y</code>"]
+    void = '<img src="a.png"/>' if xml else '<img src="a.png" alt="A picture.">'
+    between = st.sampled_from(
+        ["", "\n", "\n  ", "<!-- note -->", "<hr/>" if xml else "<hr>", void, *kept]
+    )
+    parts: list[tuple[str, str]] = [(draw(between), "")] if draw(st.booleans()) else []
+    for phrase in phrases:
+        # An apostrophe written as a numeric reference: the translation's are written so too.
+        reference = draw(st.booleans()) and "'" in phrase.text
+        source, translation = written(phrase.text, reference), written(served(phrase), reference)
+        pad = draw(st.sampled_from(["", "", " ", "\n  "]))  # kept, outside the sentence
+        tag = draw(st.sampled_from(["p", "h1", "li", "td"]))
+        attributes = draw(
+            markup_attributes.filter(
+                lambda a: "translate" not in a and not (xml and any(n in a for n in NOT_XML))
+            )
+        )
+        parts.append(
+            (
+                element(tag, attributes, f"{pad}{source}{pad}", xml),
+                element(tag, attributes, f"{pad}{translation}{pad}", xml),
+            )
+        )
+        parts.append((draw(between), ""))
+    document = "".join(source for source, _ in parts)
+    answer = "".join(translation or source for source, translation in parts)
+    if xml or draw(st.booleans()):
+        root = draw(st.sampled_from(["div", "section", "body"]))
+        document, answer = f"<{root}>{document}</{root}>", f"<{root}>{answer}</{root}>"
+    if xml and draw(st.booleans()):
+        document, answer = (f'<?xml version="1.0"?>\n{d}' for d in (document, answer))
+    return document, answer
+
+
+@st.composite
+def markup_requests(draw, maximum_s: float) -> Case:
+    """Documents in one of the dialects: well-formed phrasebook documents (their answer known
+    exactly), or generated trees, sometimes broken (their answer's shape known)."""
+    dialect, kind = draw(st.sampled_from(MARKUP_DIALECTS))
+    xml = kind == "xml"
+    target, phrases = draw(phrases_of_one_target(6))
+    exact = draw(st.booleans())
+    if exact:
+        cut = sorted(draw(st.lists(st.integers(1, len(phrases)), max_size=2, unique=True)))
+        groups = [
+            phrases[a:b] for a, b in zip([0, *cut], [*cut, len(phrases)], strict=True) if a < b
+        ]
+        built = [draw(phrase_document(group, xml)) for group in groups]
+        documents = [document for document, _ in built]
+        answers: list[str] | None = [answer for _, answer in built]
+    else:
+        tree = markup_tree(xml)
+        documents = draw(st.lists(tree, min_size=1, max_size=3))
+        if draw(st.integers(0, 2)) == 0:
+            index = draw(st.integers(0, len(documents) - 1))
+            documents[index] = draw(broken(documents[index]))
+        if xml and draw(st.booleans()):
+            documents = [f"<doc>{d}</doc>" for d in documents]
+        answers = None
+    as_list = len(documents) > 1 or draw(st.booleans())
+    text: str | list[str] = documents if as_list else documents[0]
+    answer: Any = answers if as_list or answers is None else answers[0]
+    auto = not exact and draw(st.integers(0, 3)) == 0
+    form = dialect != OURS and not (dialect == LIBRE and as_list) and draw(st.booleans())
+    headers: dict[str, str] = {}
+    if draw(st.integers(0, 4)) == 0:
+        headers["X-Request-ID"] = draw(st.text(visible_ascii, min_size=1, max_size=20))
+    if dialect == OURS:
+        payload: dict[str, Any] = {"text": text, "format": kind, "target": target}
+        if draw(st.booleans()) or auto:
+            payload["source"] = "auto" if auto else "en"
+        body, content_type = (
+            json.dumps(payload).encode("utf-8", "surrogatepass"),
+            "application/json",
+        )
+        expect = our_verdict(payload, headers, maximum_s)
+        if answer is not None:
+            expect = Expect(200, {"translation": answer})
+    elif dialect == LIBRE:
+        fields = {"q": text, "source": "auto" if auto else "en", "target": target, "format": kind}
+        if form:
+            pairs = [(k, v) for k, v in fields.items() if isinstance(v, str)]
+            body = "&".join(f"{utf8_quoted(k)}={utf8_quoted(v)}" for k, v in pairs).encode()
+            content_type = FORM
+        else:
+            body, content_type = json.dumps(fields).encode(), "application/json"
+        # A form that is not UTF-8 (a lone surrogate) is refused in our shape.
+        dialect, payload = dialect_of(content_type, body)
+        expect = refusal_of(content_type, dialect, payload, headers, maximum_s)
+        if answer is not None:
+            expect = Expect(200, {"translatedText": answer})
+    else:
+        payload = {"text": text, "target_lang": draw(st.sampled_from(DEEPL_TARGETS[target]))}
+        payload["tag_handling"] = kind
+        if not auto:
+            payload["source_lang"] = "EN"
+        body, content_type = deepl_body(payload, form)
+        payload, refusal = deepl_fields(content_type, body)
+        expect = refusal or deepl_verdict(payload, headers, maximum_s)
+        if answer is not None:
+            entries = [{"detected_source_language": "EN", "text": a} for a in answers or []]
+            expect = Expect(200, {"translations": entries})
+    headers["Content-Type"] = content_type
+    return Case(
+        "POST", dialect_path(dialect), dialect, headers, body, payload=payload, expect=expect
+    )
+
+
+def dialect_path(dialect: str) -> str:
+    return "/v2/translate" if dialect == DEEPL else "/translate"
+
+
+def test_markup_in_every_dialect(run, info):
+    tally = run(markup_requests(info["deadlines"]["max_request_timeout_s"]), 300)
+    assert tally.counts["exact"] >= 50 and tally.counts["4xx"], tally.line()
+
+
 # --- the tutorial's query route ---------------------------------------------------------------
 
 
@@ -913,7 +1519,12 @@ HTML_ROUTES = ("/docs", "/redoc", "/docs/oauth2-redirect")
 POST_ROUTES = ("/translate", "/", "/detect")
 # LibreTranslate's routes this service does not provide (docs/api.md): 404.
 NOT_PROVIDED = ("/translate_file", "/suggest", "/frontend/settings")
-KNOWN = JSON_ROUTES + HTML_ROUTES + POST_ROUTES
+# DeepL's API v2 (deployments/http/deepl.py): its lists answer GET and POST (a form may carry
+# the list's type); what is not there under /v2/ is a 404 in its shape (glossaries, documents).
+DEEPL_ROUTES = ("/v2/translate", "/v2/languages", "/v2/usage")
+DEEPL_LISTS = ("/v2/languages", "/v2/usage")
+DEEPL_NOT_PROVIDED = ("/v2/glossaries", "/v2/document", "/v2/glossary-language-pairs", "/v2/")
+KNOWN = JSON_ROUTES + HTML_ROUTES + POST_ROUTES + DEEPL_ROUTES
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 
 
@@ -922,6 +1533,8 @@ def route_expectation(method: str, path: str) -> Expect:
     route = unquote(path, errors="replace")
     if route.endswith("/") and route != "/" and route.rstrip("/") in KNOWN:
         return Expect(307)
+    if route.startswith("/v2/"):  # DeepL's shape, {"message": ...}: no code
+        return deepl_route_expectation(method, route)
     if route not in KNOWN:
         return Expect(404, code="not_found")
     if method == "GET" and route in JSON_ROUTES:
@@ -932,9 +1545,22 @@ def route_expectation(method: str, path: str) -> Expect:
         return Expect(400, code="malformed_json")
     if method == "POST" and route == "/":
         return Expect(422, code="invalid_request", says=("text",))
-    if method == "POST" and route == "/detect":  # no body: no content type, LibreTranslate's 400
-        return Expect(400, says=("content-type",))
+    if method == "POST" and route == "/detect":
+        # No content type is JSON (as FastAPI reads it); no body is not: LibreTranslate's 400.
+        return Expect(400, says=("JSON",))
     return Expect(405, code="method_not_allowed")
+
+
+def deepl_route_expectation(method: str, route: str) -> Expect:
+    """Under /v2/ (app.py's ``_http_error``): a 404 naming the three routes there, a 405, or
+    the route's answer to a request without a body."""
+    if route not in DEEPL_ROUTES:
+        return Expect(404, says=("/v2/translate",))
+    if route in DEEPL_LISTS and method in ("GET", "POST"):
+        return Expect(200)
+    if route == "/v2/translate" and method == "POST":  # no body: no fields
+        return Expect(400, says=("'text' not specified",))
+    return Expect(405, says=(method,))
 
 
 segment = st.text(any_character, min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
@@ -949,14 +1575,26 @@ def route_requests(draw) -> Case:
     path = draw(
         st.one_of(
             st.sampled_from(KNOWN + NOT_PROVIDED),
-            st.sampled_from(KNOWN + NOT_PROVIDED),
-            st.tuples(st.sampled_from(KNOWN[:-1]), st.sampled_from(["/", "//"])).map("".join),
+            st.sampled_from(DEEPL_ROUTES),
+            st.sampled_from(DEEPL_ROUTES + DEEPL_NOT_PROVIDED),
+            st.tuples(
+                st.sampled_from([r for r in KNOWN if r != "/detect"]), st.sampled_from(["/", "//"])
+            ).map("".join),
             st.lists(segment, min_size=1, max_size=3).map(encoded_path),
         )
     )
-    method = draw(st.one_of(st.just("GET"), st.sampled_from(METHODS)))
-    # Any query: no GET route reads one (the POST routes' own fields excluded).
-    names = any_text.filter(lambda name: name not in ("text", "target"))
+    if draw(st.sampled_from([False] * 9 + [True])):  # a made-up route under /v2/
+        path = encoded_path(["v2", *draw(st.lists(segment, min_size=1, max_size=2))])
+    # GET most, and under /v2/ POST as often: DeepL's routes take both.
+    deepl = unquote(path, errors="replace").startswith("/v2/")
+    method = draw(
+        st.one_of(
+            st.just("GET"), st.just("POST") if deepl else st.nothing(), st.sampled_from(METHODS)
+        )
+    )
+    # Any query: no GET route reads one (the POST routes' own fields excluded; DeepL's read
+    # the query as fields, and /v2/languages its type).
+    names = any_text.filter(lambda name: name not in ("text", "target", "type"))
     params = draw(st.lists(st.tuples(names, any_text), max_size=2))
     encoded = [
         (k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass")) for k, v in params
@@ -972,7 +1610,7 @@ def route_requests(draw) -> Case:
 
 
 def test_every_route_and_method(run):
-    tally = run(route_requests(), 260)
+    tally = run(route_requests(), 300)
     apart = tally.counts["503"] + tally.counts["504"]
     assert tally.counts["expected"] + apart == tally.sent, tally.line()
     assert min(tally.counts["2xx"], tally.counts["3xx"], tally.counts["4xx"]) > 0, tally.line()

@@ -154,8 +154,8 @@ def test_detect_takes_one_q_within_the_limits():
             "xml format is not supported",
         ),
         (
-            {"q": "<p>Hi</p>", "source": "en", "target": "fr", "format": "html"},
-            "html format is not supported",
+            {"q": "Hi", "source": "en", "target": "fr", "format": "markdown"},
+            "markdown format is not supported",
         ),
         (
             {"q": "Hi", "source": "en", "target": "fr", "alternatives": "abc"},

@@ -3,7 +3,6 @@
 Translations here are fakes (upper case, a dict, reversed words), never computed by the module.
 """
 
-import time
 from html.parser import HTMLParser
 
 import pytest
@@ -515,16 +514,12 @@ def test_any_translation_keeps_every_tag_in_order(source, how):
     parse_html(out)  # still well-formed
 
 
-def test_a_100_kb_document_parses_fast():
+def test_a_100_kb_document_round_trips():
+    # Its parse time is a figure for docs/markup.md, not an assert here.
     paragraph = (
         '<p>The <b>quick</b> brown fox &amp; the <a href="/x?a=1&amp;b=2">lazy dog</a> jumped'
         " over <i>fences</i>, walls and rivers.</p>\n"
     )
     source = "<html><body>" + paragraph * (100_000 // len(paragraph)) + "</body></html>"
-    parse_html(source)  # warm
-    started = time.perf_counter()
     document = parse_html(source)
-    elapsed = time.perf_counter() - started
     assert document.render(document.segments) == source
-    # About 0.08 s on a 2-core dev box with a tag every 8 characters; generous for slow CI.
-    assert elapsed < 0.5
