@@ -69,7 +69,7 @@ from deployments.http.native import (
     TranslateRequest,
     error_responses,
 )
-from deployments.http.validation import request_timeout, validate_request
+from deployments.http.validation import request_timeout, validate_request, wants_memory
 from deployments.routing.catalog import (
     Catalog,
     Pair,
@@ -107,6 +107,20 @@ def _error(error: TranslationServiceError, dialect: Dialect, trace: Trace) -> JS
     trace.code = error.code
     reply = error_answer(error, dialect)
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+def _memory_summary(described: dict[str, Any], replicas: list[dict[str, Any]]) -> dict[str, Any]:
+    """The translation memory: its bound and the entries of the replica that answered; the
+    lookups of every Translator replica heard from, as each last said."""
+    hits = sum(replica["memory_hits"] for replica in replicas)
+    misses = sum(replica["memory_misses"] for replica in replicas)
+    return {
+        "max_entries_per_model": described["max_entries_per_model"],
+        "entries": described["entries"],
+        "hits": hits,
+        "misses": misses,
+        "hit_ratio": round(hits / (hits + misses), 4) if hits + misses else None,
+    }
 
 
 def _rounded(value: float | None) -> float | None:
@@ -178,8 +192,15 @@ class TranslationIngress:
         timeout_s: float | None = None,
         source: str = API_SOURCE,
         format: str = "text",
+        cache: bool = True,
     ) -> str | list[str]:
-        payload = {"text": text, "target": target, "source": source, "format": format}
+        payload = {
+            "text": text,
+            "target": target,
+            "source": source,
+            "format": format,
+            "cache": cache,
+        }
         request = validate_request(payload, self._settings.limits)
         timeout = self._timeout(None if timeout_s is None else str(timeout_s))
         # Serve's request context has the caller's request id (or a new one) here too.
@@ -205,8 +226,10 @@ class TranslationIngress:
         payload, form = await read_payload(request)
         if form or libretranslate.is_libretranslate(payload):
             trace.api = Dialect.LIBRETRANSLATE
-            return await self._libretranslate(payload, x_request_timeout, trace)
+            memory = wants_memory(request.headers.get("cache-control"))
+            return await self._libretranslate(payload, x_request_timeout, trace, memory)
         translate_request = validate_request(payload, self._settings.limits)
+        translate_request.cache &= wants_memory(request.headers.get("cache-control"))
         timeout = self._timeout(x_request_timeout)
         answer = await self._translate_any(translate_request, timeout, trace)
         body = {
@@ -216,10 +239,13 @@ class TranslationIngress:
         }
         return JSONResponse(body, headers=answer.headers())
 
-    async def _libretranslate(self, fields, x_request_timeout, trace: Trace) -> JSONResponse:
+    async def _libretranslate(
+        self, fields, x_request_timeout, trace: Trace, memory: bool
+    ) -> JSONResponse:
         """LibreTranslate's request in, its answer or its error out."""
         try:
             libre = libretranslate.to_request(fields, self._settings.limits)
+            libre.request.cache = memory
             timeout = self._timeout(x_request_timeout)
             answer = await self._translate_any(libre.request, timeout, trace)
         except TranslationServiceError as error:
@@ -251,7 +277,10 @@ class TranslationIngress:
             ask = deepl.to_request(fields, self._settings.limits)
             timeout = self._timeout(x_request_timeout)
             translate_request = TranslateRequest.model_construct(
-                text=ask.texts, target=ask.target, source=ask.source
+                text=ask.texts,
+                target=ask.target,
+                source=ask.source,
+                cache=wants_memory(request.headers.get("cache-control")),
             )
             if ask.markup is None:
                 answer = await self._translate(translate_request, timeout, trace)
@@ -415,6 +444,7 @@ class TranslationIngress:
                 for pair, route in sorted(catalog.pivoted.items())
             ],
             "replicas": replicas,
+            "translation_memory": _memory_summary(model["translation_memory"], replicas),
             "limits": settings.limits.model_dump(),
             # Both stages' knobs: the ingress's @serve.batch and the Translator's scheduler.
             "batching": {
@@ -481,7 +511,10 @@ class TranslationIngress:
             if not document.segments:
                 return None
             segments = TranslateRequest.model_construct(
-                text=list(document.segments), target=request.target, source=languages[index]
+                text=list(document.segments),
+                target=request.target,
+                source=languages[index],
+                cache=request.cache,
             )
             try:
                 return await self._translate(segments, timeout_s, trace)
@@ -519,8 +552,11 @@ class TranslationIngress:
         deadline = time.time() + timeout_s
         replicas_lost = self._admission.replicas_lost
         item_of = TextItem  # one attribute lookup, not one per text
+        memory = request.cache
         pending = [
-            Pending(item_of(text, request.target, deadline, trace.request_id, source), route)
+            Pending(
+                item_of(text, request.target, deadline, trace.request_id, source, memory), route
+            )
             for text, source, route in zip(texts, sources.languages, routes, strict=True)
         ]
         completed = False
@@ -636,7 +672,12 @@ class TranslationIngress:
         replica = model["replica"]
         self._heard(
             ReplicaModels(
-                replica["id"], tuple(replica["loaded"]), replica["loads"], replica["evictions"]
+                replica["id"],
+                tuple(replica["loaded"]),
+                replica["loads"],
+                replica["evictions"],
+                replica["memory_hits"],
+                replica["memory_misses"],
             )
         )
 

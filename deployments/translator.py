@@ -21,6 +21,7 @@ import ray
 from ray import serve
 
 from deployments.batching.lengths import padding_waste
+from deployments.batching.memory import MemoryStats, TranslationMemory
 from deployments.batching.runner import BatchRunner, ModelCall, RunnerStats
 from deployments.batching.scheduler import BatchScheduler, SchedulerStats
 from deployments.core.errors import ModelUnavailable, TranslationServiceError, UnsupportedTarget
@@ -29,6 +30,7 @@ from deployments.core.messages import (
     ReplicaModels,
     TextItem,
     TranslatedBatch,
+    TranslatedText,
     TranslatorOutcome,
 )
 from deployments.core.metrics import TranslatorMetrics
@@ -57,6 +59,9 @@ class LoadedModel:
     runner: BatchRunner
     scheduler: BatchScheduler[TextItem, TranslatorOutcome]
     load_s: float
+    # Its translations so far; cleared when its settings change (decoding, pair).
+    memory: TranslationMemory
+    memory_for: str = ""  # the settings (JSON) its memory's translations were made with
 
 
 @dataclass
@@ -103,6 +108,8 @@ class Translator:
         self._evictions: Counter[str] = Counter()
         self._metrics = TranslatorMetrics()
         self._replica = _replica_name()
+        # Lookups in the memories of models since unloaded.
+        self._memory_retired = MemoryStats()
 
     async def reconfigure(self, user_config: dict[str, Any]) -> None:
         settings = TranslatorSettings.model_validate(user_config)
@@ -183,6 +190,7 @@ class Translator:
                 "load_errors": dict(self._load_errors),
             },
             "batching": settings.batching.model_dump(),
+            "translation_memory": self._memory_description(),
             "served": {
                 "model_calls": served.calls,
                 "texts": served.texts,
@@ -216,17 +224,69 @@ class Translator:
                 retry_after_s=RELOAD_RETRY_AFTER_S,
             )
             return self._refused(items, failure)
-        done = await loaded.scheduler.submit_timed(items)
-        self._observe_batch(loaded, items, done.results, done.queued_s, done.run_s)
-        return TranslatedBatch(done.results, done.queued_s, done.run_s, self._replica_models())
+        outcomes: list[TranslatorOutcome | None] = [None] * len(items)
+        memory = loaded.memory
+        hits_before, misses_before = memory.hits, memory.misses
+        misses = []  # every text the model runs: not in memory, or not to be looked up there
+        for index, item in enumerate(items):
+            found = memory.get(item) if item.memory and memory.max_entries else None
+            if found is None:
+                misses.append(index)
+            else:
+                outcomes[index] = found
+        self._observe_memory(loaded, memory.hits - hits_before, memory.misses - misses_before)
+        queued_s = run_s = 0.0
+        if misses:
+            asked = [items[i] for i in misses]
+            done = await loaded.scheduler.submit_timed(asked)
+            queued_s, run_s = done.queued_s, done.run_s
+            for index, item, outcome in zip(misses, asked, done.results, strict=True):
+                outcomes[index] = outcome
+                if item.memory and isinstance(outcome, TranslatedText):
+                    memory.put(item, outcome)
+            self._observe_batch(loaded, asked, done.results, queued_s, run_s)
+        results = [outcome for outcome in outcomes if outcome is not None]
+        return TranslatedBatch(results, queued_s, run_s, self._replica_models())
 
     def _replica_models(self) -> ReplicaModels:
+        memory = self._memory_stats()
         return ReplicaModels(
             self._replica,
             tuple(self._cache_order()),
             sum(self._loads.values()),
             sum(self._evictions.values()),
+            memory.hits,
+            memory.misses,
         )
+
+    def _memory_stats(self) -> MemoryStats:
+        """Lookups in every model's memory on this replica (unloaded ones too), entries now."""
+        total = MemoryStats(self._memory_retired.hits, self._memory_retired.misses)
+        for loaded in self._loaded.values():
+            stats = loaded.memory.stats()
+            total.hits += stats.hits
+            total.misses += stats.misses
+            total.entries += stats.entries
+        return total
+
+    def _memory_description(self) -> dict[str, Any]:
+        stats = self._memory_stats()
+        return {
+            "max_entries_per_model": self._settings.translation_memory.max_entries,
+            "entries": stats.entries,
+            "hits": stats.hits,
+            "misses": stats.misses,
+            "hit_ratio": stats.hit_ratio,
+        }
+
+    def _observe_memory(self, loaded: LoadedModel, hits: int, misses: int) -> None:
+        tags = {"model": loaded.settings.id}
+        metrics = self._metrics
+        if hits:
+            metrics.memory_lookups.inc(hits, tags={**tags, "outcome": "hit"})
+        if misses:
+            metrics.memory_lookups.inc(misses, tags={**tags, "outcome": "miss"})
+        metrics.memory_entries.set(loaded.memory.stats().entries, tags=tags)
 
     @serve.multiplexed(max_num_models_per_replica=3)
     async def _model(self, model_id: str) -> LoadedModel:
@@ -254,6 +314,7 @@ class Translator:
             runner,
             BatchScheduler(lambda items: self._run(runner, items)),
             load_s,
+            TranslationMemory(settings.translation_memory.max_entries),
         )
         self._apply(loaded, model)
         self._loaded[model_id] = loaded
@@ -284,6 +345,13 @@ class Translator:
         """The settings that apply without a reload: decoding, batching, threads."""
         settings, runner = self._settings, loaded.runner
         loaded.settings = model
+        # Its memory holds what these settings translated; others (decoding, pair) translate
+        # otherwise.
+        made_with = model.model_dump_json()
+        if loaded.memory_for != made_with:
+            loaded.memory.clear()
+            loaded.memory_for = made_with
+        loaded.memory.resize(settings.translation_memory.max_entries)
         runner.engine.set_decoding(model.decoding.overrides())
         runner.configure(settings)
         batching = settings.batching
@@ -300,6 +368,9 @@ class Translator:
         loaded = self._loaded.pop(model_id)
         loaded.scheduler.close()
         self._retired.add(loaded.scheduler.stats(), loaded.runner.stats)
+        memory = loaded.memory.stats()
+        self._memory_retired.hits += memory.hits
+        self._memory_retired.misses += memory.misses
         cache = getattr(self, MULTIPLEX_CACHE, None)
         if cache is not None:
             cache.models.pop(model_id, None)

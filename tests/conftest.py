@@ -115,3 +115,12 @@ def with_checkpoints(config: dict, checkpoints: Mapping[str, Path]) -> dict:
         if model.get("id") in checkpoints:
             model["model"] = str(checkpoints[model["id"]])
     return config
+
+
+def without_memory(config: dict) -> dict:
+    """``config`` (changed in place) with the Translator's translation memory off: for tests
+    that count or time what the model does with texts other tests have sent before."""
+    from graph.deploy import deployment_of
+
+    deployment_of(config, "Translator")["user_config"]["translation_memory"] = {"max_entries": 0}
+    return config

@@ -28,6 +28,8 @@ class TextItem:
     request_id: str = ""
     # The text's language.
     source: str = API_SOURCE
+    # Whether the Translator may answer it from its translation memory (the request's opt-out).
+    memory: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class ReplicaModels:
     loaded: tuple[str, ...]
     loads: int
     evictions: int
+    # Texts answered from its translation memory, and looked up there in vain.
+    memory_hits: int = 0
+    memory_misses: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,6 +66,8 @@ class ReplicaModels:
             "loaded": list(self.loaded),
             "loads": self.loads,
             "evictions": self.evictions,
+            "memory_hits": self.memory_hits,
+            "memory_misses": self.memory_misses,
         }
 
 

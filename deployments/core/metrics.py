@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ray.serve.metrics import Counter, Histogram
+    from ray.serve.metrics import Counter, Gauge, Histogram
 
 # name: (kind, description, tag keys, histogram boundaries)
 _SECONDS: list[float] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -88,6 +88,20 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...], list[float] | None]] = {
         ("model",),
         _SECONDS,
     ),
+    # Translator, translation memory (deployments/batching/memory.py)
+    "translation_memory_lookups": (
+        "counter",
+        "Texts looked up in a model's translation memory; outcome=hit (answered without the "
+        "model) or miss.",
+        ("model", "outcome"),
+        None,
+    ),
+    "translation_memory_entries": (
+        "gauge",
+        "Translations held in a model's translation memory on a Translator replica.",
+        ("model",),
+        None,
+    ),
     # Ingress, per request
     "translation_requests": (
         "counter",
@@ -112,19 +126,21 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...], list[float] | None]] = {
 # What Prometheus sees: a name the dashboard may query -> the metric defining it.
 EXPORTED: dict[str, str] = {}
 for _name, (_kind, *_rest) in DEFINITIONS.items():
-    _suffixes = ("_total",) if _kind == "counter" else ("_bucket", "_sum", "_count")
+    _suffixes = {"counter": ("_total",), "gauge": ("",)}.get(_kind, ("_bucket", "_sum", "_count"))
     for _suffix in _suffixes:
         EXPORTED[f"ray_{_name}{_suffix}"] = _name
 
 
 def _make(name: str) -> Any:
     """The metric ``name`` as DEFINITIONS describes it, created in this replica."""
-    from ray.serve.metrics import Counter, Histogram
+    from ray.serve.metrics import Counter, Gauge, Histogram
 
     kind, description, tags, boundaries = DEFINITIONS[name]
     tag_keys: Any = tags  # Ray annotates tag_keys as a one-element tuple
     if kind == "counter":
         return Counter(name, description=description, tag_keys=tag_keys)
+    if kind == "gauge":
+        return Gauge(name, description=description, tag_keys=tag_keys)
     return Histogram(name, description=description, boundaries=boundaries or [], tag_keys=tag_keys)
 
 
@@ -142,6 +158,8 @@ class TranslatorMetrics:
         self.model_loads: Counter = _make("translation_model_loads")
         self.model_evictions: Counter = _make("translation_model_evictions")
         self.model_load_seconds: Histogram = _make("translation_model_load_seconds")
+        self.memory_lookups: Counter = _make("translation_memory_lookups")
+        self.memory_entries: Gauge = _make("translation_memory_entries")
 
 
 class IngressMetrics:

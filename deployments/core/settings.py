@@ -81,6 +81,13 @@ class DecodingSettings(_Settings):
         return self.model_dump(exclude_none=True)
 
 
+class TranslationMemorySettings(_Settings):
+    """Texts already translated, answered without the model (deployments/batching/memory.py)."""
+
+    # Per loaded model; least recently used out first. 0: no memory.
+    max_entries: NonNegativeInt = 20_000
+
+
 class TranslatorBatching(_Settings):
     """How the Translator turns queued texts into model calls (deployments/batching/)."""
 
@@ -223,6 +230,7 @@ class TranslatorSettings(_Settings):
     # where a second costs more than it gives (0: never; docs/engines.md).
     single_thread_max_texts: NonNegativeInt = 0
     batching: TranslatorBatching = TranslatorBatching()
+    translation_memory: TranslationMemorySettings = TranslationMemorySettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 
 class TranslateRequest(BaseModel):
@@ -22,6 +22,11 @@ class TranslateRequest(BaseModel):
     source: StrictStr = Field(
         default="en",
         description='Source language code, or "auto" to detect the language of each text.',
+    )
+    cache: StrictBool = Field(
+        default=True,
+        description="false: translate anew, not from the translation memory (or send "
+        "Cache-Control: no-cache).",
     )
     format: Literal["text", "html", "xml"] = Field(
         default="text",

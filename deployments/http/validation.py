@@ -94,6 +94,13 @@ def check_characters(where: str, text: str) -> None:
         )
 
 
+def wants_memory(cache_control: str | None) -> bool:
+    """False when ``Cache-Control`` says ``no-cache`` or ``no-store``: translate anew, without
+    the translation memory (JSON requests may say ``"cache": false`` instead)."""
+    directives = {part.strip().lower() for part in (cache_control or "").split(",")}
+    return not directives & {"no-cache", "no-store"}
+
+
 def request_timeout(header: str | None, default_s: float, maximum_s: float) -> float:
     """Seconds this request may take: ``X-Request-Timeout`` if sent (within the maximum)."""
     if header is None:

@@ -13,7 +13,7 @@ from ray import serve
 
 from graph.app import APP_NAME
 from graph.deploy import deploy, load_config, local_serve
-from tests.conftest import with_checkpoints
+from tests.conftest import with_checkpoints, without_memory
 
 # Not 8000, so a `make run` on the same machine does not collide with the tests; settable so
 # two checkouts can run their suites side by side.
@@ -29,8 +29,11 @@ RAY_PORTS = {
 
 @pytest.fixture(scope="package")
 def graph_config(phrasebook_checkpoints) -> dict:
-    """configs/local.yaml as shipped: the three phrasebook checkpoints, at absolute paths."""
-    return with_checkpoints(load_config("local", port=PORT), phrasebook_checkpoints)
+    """configs/local.yaml as shipped: the three phrasebook checkpoints, at absolute paths; the
+    translation memory off, since the tests send the same phrasebook sentences over and over
+    and many count or time the model's work (test_memory.py turns it on as shipped)."""
+    config = with_checkpoints(load_config("local", port=PORT), phrasebook_checkpoints)
+    return without_memory(config)
 
 
 @pytest.fixture(scope="package")

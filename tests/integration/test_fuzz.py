@@ -536,10 +536,12 @@ def verdict(
 
 def our_verdict(payload: Any, headers: dict[str, str], maximum_s: float) -> Expect | None:
     """docs/api.md, our shape: text a string or a list of strings, target and source strings,
-    format one of "text", "html", "xml"; no other field."""
+    format one of "text", "html", "xml"; cache a boolean; no other field."""
     invalid = Expect(422, code="invalid_request")
-    fields = {"text", "target", "source", "format"}
+    fields = {"text", "target", "source", "format", "cache"}
     if not isinstance(payload, dict) or "text" not in payload or set(payload) - fields:
+        return invalid
+    if not isinstance(payload.get("cache", True), bool):
         return invalid
     text, target = payload["text"], payload.get("target", "fr")
     source = payload.get("source", "en")
@@ -976,7 +978,9 @@ def our_requests(draw, maximum_s: float) -> Case:
             st.one_of(st.sampled_from(["text", "html", "xml", "HTML", "markdown", ""]), json_value)
         )
     if draw(st.integers(0, 3)) == 0:
-        name = draw(st.one_of(st.sampled_from(["extra", "q", "source", "format"]), any_text))
+        name = draw(
+            st.one_of(st.sampled_from(["extra", "q", "source", "format", "cache"]), any_text)
+        )
         payload[name] = draw(json_value)
     content_type = draw(st.sampled_from(JSON_TYPES * 4 + FORM_TYPES + OTHER_TYPES + [None]))
     headers = draw(odd_headers())

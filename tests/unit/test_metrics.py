@@ -61,7 +61,10 @@ def test_the_deployments_create_every_metric_defined_and_nothing_else():
 def test_each_metric_of_texts_has_a_target_tag_and_of_models_a_model_tag(name):
     metric = made()[name]
     assert metric.info["name"] == name
-    about_models = name.startswith("translation_model_") and name != "translation_model_seconds"
+    # Per model, not per text: loads, evictions, load time, and each model's translation memory.
+    about_models = (
+        name.startswith("translation_model_") and name != "translation_model_seconds"
+    ) or name.startswith("translation_memory_")
     assert ("model" if about_models else "target") in metric.info["tag_keys"]
     translator_metrics = {m.info["name"] for m in vars(TranslatorMetrics()).values()}
     if name in translator_metrics and name != "translation_errors":
