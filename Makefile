@@ -67,7 +67,7 @@ clean:
 
 BENCH_CHECKPOINT := build/bench-t5-small
 
-.PHONY: bench-model bench
+.PHONY: bench-model bench bench-repeated
 bench-model: $(BIN)/.installed
 	$(BIN)/python -m checkpoints.build_bench_model $(BENCH_CHECKPOINT)
 
@@ -91,3 +91,10 @@ soak: bench-model
 .PHONY: burst
 burst: bench-model
 	$(BIN)/python -m benchmarks.burst
+
+# The translation memory on repeated text (Zipf over a pool of sentences), memory on against
+# "cache": false on the same graph, alternated (benchmarks/repeated_text.py); results in
+# benchmarks/results/latest-repeated-text.{json,md}. BENCH_ARGS: --quick, --rounds N.
+bench-repeated: bench-model
+	BENCH_COMMAND='make bench-repeated$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' \
+		$(BIN)/python -m benchmarks.repeated_text $(BENCH_CHECKPOINT) $(BENCH_ARGS)

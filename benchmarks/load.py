@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 Send = Callable[[str], Awaitable[Any]]
 # http_sender's: a text, or a whole JSON body with its fields (``source``, ``target``...).
-HttpSend = Callable[[str | Mapping[str, Any]], Awaitable[str]]
+HttpSend = Callable[[str | Mapping[str, Any]], Awaitable[str | list[str]]]
 # What a closed loop's clients send: a text, or a whole request body (benchmarks/mixed_pairs.py).
 Item = TypeVar("Item")
 # What client ``c`` sends as its ``n``-th request: ``pick(c, n)``.
@@ -384,7 +384,7 @@ async def http_sender(
         base_url.rstrip("/") + "/", connector=connector, timeout=timeout, trust_env=False
     ) as session:
 
-        async def send(text: str | Mapping[str, Any]) -> str:
+        async def send(text: str | Mapping[str, Any]) -> str | list[str]:
             fields = dict(text) if isinstance(text, Mapping) else {"text": text}
             if tutorial_route:
                 request = session.post("", params={"text": fields["text"]})
@@ -399,7 +399,8 @@ async def http_sender(
                 translation = body if tutorial_route else body.get("translation")
             except (ValueError, AttributeError):
                 translation = None
-            if not isinstance(translation, str):
+            texts = translation if isinstance(translation, list) else [translation]
+            if not texts or not all(isinstance(t, str) for t in texts):
                 raise RequestFailed("bad_body", body_text[:200])
             if on_headers is not None:
                 on_headers(response.headers)

@@ -140,6 +140,17 @@ class Options:
     pair_counts: mixed_pairs.PairCounts = mixed_pairs.FULL
 
 
+def without_memory(config: dict[str, Any]) -> dict[str, Any]:
+    """The config with the Translator's translation memory off: the workloads repeat their
+    sentences, and the model alone, the reference, has no memory."""
+    from graph.deploy import change_translator, deployment_of
+
+    change_translator(
+        deployment_of(config, "Translator")["user_config"], translation_memory={"max_entries": 0}
+    )
+    return config
+
+
 def engine_label(user_config: dict[str, Any]) -> str:
     """``torch float32``, ``ctranslate2 int8``: the engine and its weight type."""
     model = TranslatorSettings.model_validate(user_config).models[0]
@@ -432,13 +443,16 @@ def parse_options(argv: list[str] | None) -> Options:
     argv = sys.argv[1:] if argv is None else argv
     # The line measures local.yaml, a CPU config: a --device cuda run leaves it out unless asked.
     with_pairs = args.mixed_pairs_only or (args.device == "cpu" and not args.no_mixed_pairs)
-    pairs_config = load_config(mixed_pairs.CONFIG_NAME, port=PORT)
+    pairs_config = without_memory(load_config(mixed_pairs.CONFIG_NAME, port=PORT))
     only = "mixed-pairs-" if args.mixed_pairs_only else ""
     return Options(
         checkpoint=args.checkpoint,
         device=args.device,
         targets=[
-            Target(name, load_config(name, model=model, port=PORT, first_model_only=True))
+            Target(
+                name,
+                without_memory(load_config(name, model=model, port=PORT, first_model_only=True)),
+            )
             for name in names
         ],
         clients=sorted(set(args.clients)),
