@@ -163,7 +163,7 @@ def test_answers_carry_request_ids_and_timing_headers(http, base_url):
 
 
 def test_overload_is_429_slowdown_with_retry_after(base_url):
-    # 120 requests x 4 texts at once, far past max_pending_texts (128).
+    # 120 requests x 4 texts at once, far past max_pending_texts (256).
     body = {"q": [p.text for p in FRENCH[:4]], "source": "en", "target": "fr"}
 
     def one(_):

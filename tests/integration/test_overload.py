@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 logger = logging.getLogger(__name__)  # the figures: pytest --log-cli-level=INFO
 
 REQUESTS = 600
-TEXTS_PER_REQUEST = 4  # 2,400 texts (7,200 sentences) against an admission bound of 128 texts
+TEXTS_PER_REQUEST = 4  # 2,400 texts (7,200 sentences) against an admission bound of 256 texts
 
 
 def request_texts(n: int) -> list[tuple[str, str]]:
