@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from deployments.core.errors import InvalidRequest, MalformedJSON, NotFound, TranslationServiceError
 from deployments.http import deepl, libretranslate
+from deployments.http.bodies import FORM_CONTENT_TYPE, is_form, is_json, parse_json
 from deployments.http.errors import Dialect, error_answer
 from deployments.http.middleware import TRACE_KEY, Observe, RequireApiKey
 from deployments.http.native import ErrorResponse, TranslateRequest, TranslateResponse
@@ -97,13 +98,13 @@ api.add_middleware(Observe)  # added last, so outermost: it sees every answer, 4
 async def read_payload(request: Request) -> tuple[Any, bool]:
     """The body of ``POST /translate``: (JSON value or form fields, whether it was a form)."""
     content_type = request.headers.get("content-type")
-    if libretranslate.is_form(content_type):
+    if is_form(content_type):
         return libretranslate.parse_form(await request.body()), True
-    if libretranslate.is_json(content_type):
-        return libretranslate.parse_json(await request.body()), False
+    if is_json(content_type):
+        return parse_json(await request.body()), False
     raise InvalidRequest(
         f"body: content-type {(content_type or '')[:60]!r} is not supported; send JSON "
-        f"(application/json) or a LibreTranslate form ({libretranslate.FORM_CONTENT_TYPE})"
+        f"(application/json) or a LibreTranslate form ({FORM_CONTENT_TYPE})"
     )
 
 
@@ -124,9 +125,7 @@ TRANSLATE_OPENAPI = {
                     ]
                 }
             },
-            libretranslate.FORM_CONTENT_TYPE: {
-                "schema": _schema(libretranslate.LibreTranslateRequest)
-            },
+            FORM_CONTENT_TYPE: {"schema": _schema(libretranslate.LibreTranslateRequest)},
         },
     }
 }
@@ -160,7 +159,7 @@ DEEPL_TRANSLATE_OPENAPI = {
         "required": True,
         "content": {
             media: {"schema": _schema(deepl.DeepLTranslateRequest)}
-            for media in ("application/json", deepl.FORM_CONTENT_TYPE)
+            for media in ("application/json", FORM_CONTENT_TYPE)
         },
     }
 }

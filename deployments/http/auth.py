@@ -19,10 +19,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from deployments.core.errors import Unauthorized
+from deployments.http.bodies import is_form
 
 KEYS_VARIABLE = "TRANSLATION_API_KEYS"
 KEYS_FILE_VARIABLE = "TRANSLATION_API_KEYS_FILE"
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Routes anyone may call: load balancers and Kubernetes probes carry no key, and LibreTranslate
 # clients read /languages (what /health already tells) before they have one.
 PUBLIC_PATHS = frozenset({"/health", "/languages"})
@@ -57,7 +57,7 @@ def deepl_key(header: str | None) -> str | None:
 def legacy_deepl_key(body: bytes, content_type: str | None, query: str) -> str | None:
     """DeepL's older way: ``auth_key`` in a form body or in the query string; never raises."""
     sources = [query]
-    if (content_type or "").partition(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+    if is_form(content_type):
         sources.insert(0, body.decode("utf-8", "replace"))
     for source in sources:
         for name, value in parse_qsl(source, keep_blank_values=True):

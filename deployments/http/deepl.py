@@ -11,7 +11,6 @@ ISO 639-1 codes the models declare.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,15 +18,15 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deployments.core.errors import InvalidRequest, MalformedJSON, NotFound
+from deployments.core.errors import InvalidRequest, NotFound
 from deployments.core.settings import RequestLimits
 from deployments.engines.languages import language_name
+from deployments.http.bodies import FORM_CONTENT_TYPE, form_pairs, is_form, is_json, parse_json
 from deployments.http.documents import MarkupOptions
 from deployments.http.native import TranslateRequest
 from deployments.http.validation import check_content
 from deployments.text.sources import AUTO
 
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # DeepL Pro without a cost limit reports this; /v2/usage never says a quota is reached.
 UNLIMITED_CHARACTERS = 1_000_000_000_000
 # Targets DeepL names by region; every other language is its code in upper case.
@@ -107,24 +106,16 @@ def read_fields(body: bytes, content_type: str | None, query: str = "") -> dict[
     fields: dict[str, Any] = {}
     for name, value in parse_qsl(query, keep_blank_values=True):
         _add_form_field(fields, name, value)
-    media = (content_type or "").partition(";")[0].strip().lower()
     if not body.strip():
         return fields
-    if media == FORM_CONTENT_TYPE:
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidRequest("the form is not valid UTF-8") from None
+    if is_form(content_type):
         form: dict[str, Any] = {}
-        for name, value in pairs:
+        for name, value in form_pairs(body):
             # A form's line breaks are CRLF (RFC 2046); the text's are LF.
             _add_form_field(form, name, value.replace("\r\n", "\n"))
         return {**fields, **form}
-    if not media or media == "application/json" or media.endswith("+json"):
-        try:
-            payload = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise MalformedJSON("the request body is not valid UTF-8 JSON") from None
+    if is_json(content_type):
+        payload = parse_json(body)
         if not isinstance(payload, dict):
             raise InvalidRequest("the request body must be a JSON object")
         return {**fields, **payload}

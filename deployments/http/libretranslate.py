@@ -9,21 +9,19 @@ and ``api_key``, as JSON or as a form; ``{"translatedText": ...}`` back, errors 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from deployments.core.errors import (
     InvalidRequest,
-    MalformedJSON,
     TranslationServiceError,
 )
 from deployments.core.settings import RequestLimits
 from deployments.engines.languages import language_name
+from deployments.http.bodies import form_pairs, is_form, is_json, parse_json
 from deployments.http.native import TranslateRequest
 from deployments.http.validation import check_content
 from deployments.text.detection import Detection
@@ -32,8 +30,6 @@ AUTO = "auto"
 FORMATS = ("text", "html")
 # Fields only LibreTranslate's shape has; ours has "text" instead of "q".
 _LIBRETRANSLATE_ONLY = frozenset({"q", "source", "format", "api_key", "alternatives", "secret"})
-
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 # --- the wire types, for the OpenAPI document -------------------------------------------------
@@ -97,20 +93,6 @@ class Language(BaseModel):
 # --- recognising and reading the request ------------------------------------------------------
 
 
-def is_form(content_type: str | None) -> bool:
-    return _media_type(content_type) == FORM_CONTENT_TYPE
-
-
-def is_json(content_type: str | None) -> bool:
-    """As FastAPI decides: no content type, application/json or application/*+json."""
-    media = _media_type(content_type)
-    return not media or media == "application/json" or media.endswith("+json")
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").partition(";")[0].strip().lower()
-
-
 def is_libretranslate(payload: Any) -> bool:
     """A JSON body in LibreTranslate's shape: has ``q``, or LibreTranslate's fields and no
     ``text`` (ours). Anything else is ours, and gets our errors."""
@@ -121,21 +103,10 @@ def is_libretranslate(payload: Any) -> bool:
     )
 
 
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise MalformedJSON("the request body is not valid UTF-8 JSON") from None
-
-
 def parse_form(body: bytes) -> dict[str, str]:
     """A form's fields, the first value of each (as LibreTranslate reads them)."""
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidRequest("Invalid request: the form is not valid UTF-8") from None
     fields: dict[str, str] = {}
-    for name, value in pairs:
+    for name, value in form_pairs(body, "Invalid request: the form is not valid UTF-8"):
         fields.setdefault(name, value)
     if "q" in fields:  # a form's line breaks are CRLF (RFC 2046); the text's are LF
         fields["q"] = fields["q"].replace("\r\n", "\n")

@@ -19,17 +19,15 @@ from deployments.core.errors import (
     UnsupportedTarget,
 )
 from deployments.core.settings import RequestLimits
+from deployments.http.bodies import is_form, is_json, parse_json
 from deployments.http.errors import Dialect, error_answer
 from deployments.http.libretranslate import (
     answer,
     api_key_in,
     detect_request,
-    is_form,
-    is_json,
     is_libretranslate,
     languages,
     parse_form,
-    parse_json,
     to_request,
 )
 from deployments.text.detection import Detection
